@@ -1,0 +1,5 @@
+"""``python -m supplychain``."""
+
+from supplychain.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Internal helpers; not part of the public API and free to change."""
