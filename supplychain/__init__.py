@@ -1,5 +1,37 @@
-"""supplychain: model supply-chain security (hash, sign, scan, convert, AI-BOM, gate)."""
+"""supplychain: model supply-chain security (hash, sign, scan, convert, AI-BOM, gate).
+
+The public API is imported lazily so that ``import supplychain`` (and the CLI's
+start-up) stays cheap; ``from supplychain import hash_model`` works as usual.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from supplychain._version import __version__
 
-__all__ = ["__version__"]
+#: public name -> module that defines it
+_PUBLIC: dict[str, str] = {
+    "hash_model": "supplychain.hashing",
+    "HashResult": "supplychain.hashing",
+    "walk_model": "supplychain.model.tree",
+    "ModelTree": "supplychain.model.tree",
+    "SupplychainError": "supplychain.errors",
+}
+
+__all__ = ["__version__", *sorted(_PUBLIC)]
+
+if TYPE_CHECKING:
+    from supplychain.errors import SupplychainError
+    from supplychain.hashing import HashResult, hash_model
+    from supplychain.model.tree import ModelTree, walk_model
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'supplychain' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
