@@ -18,6 +18,10 @@ _PUBLIC: dict[str, str] = {
     "walk_model": "supplychain.model.tree",
     "ModelTree": "supplychain.model.tree",
     "SupplychainError": "supplychain.errors",
+    "sign": "supplychain.signing",
+    "verify": "supplychain.signing",
+    "SignResult": "supplychain.signing",
+    "VerifyResult": "supplychain.signing",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
     from supplychain.errors import SupplychainError
     from supplychain.hashing import HashResult, hash_model
     from supplychain.model.tree import ModelTree, walk_model
+    from supplychain.signing import SignResult, VerifyResult, sign, verify
 
 
 def __getattr__(name: str) -> Any:
