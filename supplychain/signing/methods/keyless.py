@@ -10,6 +10,7 @@ only when a keyless signature is actually made or checked.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -178,18 +179,24 @@ class SigstoreSigner(Signer):
 
 
 def _describe_failure(exc: BaseException) -> str:
+    """sigstore's own diagnostics, or a short account of a network failure."""
+    import requests
+
+    if isinstance(exc, requests.RequestException) and exc.request is not None:
+        reason = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))
+        detail = reason.group(1).strip() if reason else type(exc).__name__
+        return f"cannot reach {exc.request.url} ({detail})"
     diagnostics: Any = getattr(exc, "diagnostics", None)
-    text = ""
     if callable(diagnostics):
         try:
-            text = " ".join(str(diagnostics()).split())
-        except Exception:
-            text = ""
-    cause = exc.__cause__ or exc.__context__
+            return " ".join(str(diagnostics()).split())
+        except Exception:  # diagnostics are best effort; fall back to the message
+            pass
     detail = _first_line(exc)
+    cause = exc.__cause__ or exc.__context__
     if cause is not None and detail == type(exc).__name__:
-        detail = f"{type(exc).__name__}: {_first_line(cause)}"
-    return text or detail
+        detail = f"{detail}: {_first_line(cause)}"
+    return detail
 
 
 class SigstoreVerifier(Verifier):

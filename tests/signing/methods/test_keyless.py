@@ -1,0 +1,180 @@
+"""Sigstore keyless: offline verification of real bundles, and signing up to the network.
+
+Verification uses the trust configuration pinned in tests/signing/data (built
+from the trusted root and signing config shipped in the sigstore wheel), so no
+network is needed. Signing goes through sigstore-python's real signing API
+against a trust configuration whose services sit on a closed local port: the
+test proves the flow reaches the Fulcio request and fails cleanly there,
+writing nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from supplychain.hashing import hash_model
+from supplychain.signing import SigningError, sign
+from supplychain.signing.bundle import parse_bundle, read_bundle
+from supplychain.signing.errors import KeyMaterialError, SignatureVerificationError
+from supplychain.signing.methods import SigstoreSigner, SigstoreVerifier
+from supplychain.signing.statement import encode_statement
+
+TRUST_CONFIG = Path(__file__).parents[1] / "data" / "sigstore-trust-config.json"
+SAMPLE = "fixtures/oms/model-transparency/v1.1.0-sigstore/model.sig"
+IDENTITY = "stefanb@us.ibm.com"
+ISSUER = "https://sigstore.verify.ibm.com/oauth2"
+
+
+def test_real_keyless_bundle_verifies_offline(shared: Path) -> None:
+    bundle = read_bundle(shared / SAMPLE)
+    verified = SigstoreVerifier(identity=IDENTITY, issuer=ISSUER, trust_config=TRUST_CONFIG).verify(
+        bundle
+    )
+    assert json.loads(verified.payload)["subject"][0]["name"] == "v1.1.0-sigstore"
+    assert verified.signer.details == {"identity": IDENTITY, "issuer": ISSUER, "tlog_entries": 1}
+
+
+@pytest.mark.parametrize(
+    ("identity", "issuer", "message"),
+    [
+        ("someone@example.com", ISSUER, "SANs do not match"),
+        (IDENTITY, "https://accounts.google.com", "OIDCIssuer does not match"),
+    ],
+)
+def test_wrong_identity_or_issuer_fails(
+    shared: Path, identity: str, issuer: str, message: str
+) -> None:
+    verifier = SigstoreVerifier(identity=identity, issuer=issuer, trust_config=TRUST_CONFIG)
+    with pytest.raises(SignatureVerificationError, match=message):
+        verifier.verify(read_bundle(shared / SAMPLE))
+
+
+def test_tampered_keyless_payload_fails(shared: Path) -> None:
+    document = json.loads((shared / SAMPLE).read_bytes())
+    statement = json.loads(base64.b64decode(document["dsseEnvelope"]["payload"]))
+    statement["predicate"]["resources"][0]["digest"] = "00" * 32
+    document["dsseEnvelope"]["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    verifier = SigstoreVerifier(identity=IDENTITY, issuer=ISSUER, trust_config=TRUST_CONFIG)
+    with pytest.raises(SignatureVerificationError, match="does not verify"):
+        verifier.verify(parse_bundle(json.dumps(document).encode()))
+
+
+def test_bad_trust_config_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "trust.json"
+    path.write_text('{"mediaType": "nope"}')
+    with pytest.raises(KeyMaterialError, match="not a Sigstore ClientTrustConfig"):
+        SigstoreVerifier(identity=IDENTITY, issuer=ISSUER, trust_config=path)
+    with pytest.raises(KeyMaterialError, match="cannot read the trust config"):
+        SigstoreVerifier(identity=IDENTITY, issuer=ISSUER, trust_config=tmp_path / "absent.json")
+
+
+def test_identity_and_issuer_are_both_required() -> None:
+    with pytest.raises(KeyMaterialError, match="both the expected identity and its OIDC issuer"):
+        SigstoreVerifier(identity=IDENTITY, issuer="", trust_config=TRUST_CONFIG)
+
+
+# --- signing, up to the network boundary ---------------------------------------------------
+
+
+def closed_local_url() -> str:
+    """http://127.0.0.1:PORT where nothing listens (the port was just released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def unreachable_trust_config(tmp_path: Path) -> Path:
+    """The pinned trust root, with every signing service moved to a closed local port."""
+    document = json.loads(TRUST_CONFIG.read_text())
+    url = closed_local_url()
+    for key in ("caUrls", "oidcUrls", "rekorTlogUrls", "tsaUrls"):
+        for service in document["signingConfig"][key]:
+            service["url"] = url
+    path = tmp_path / "unreachable-trust-config.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def identity_token(**claims: Any) -> str:
+    """A syntactically valid OIDC token (sigstore-python does not check its signature; Fulcio would)."""
+    import jwt
+
+    now = int(time.time())
+    body = {
+        "iss": "https://oauth2.sigstore.dev/auth",
+        "sub": "release@example.com",
+        "email": "release@example.com",
+        "aud": "sigstore",
+        "iat": now,
+        "exp": now + 600,
+        **claims,
+    }
+    return jwt.encode(body, "a-test-secret-that-is-long-enough-for-hs256", algorithm="HS256")
+
+
+def test_signing_reaches_fulcio_and_fails_cleanly(
+    unreachable_trust_config: Path, tmp_path: Path
+) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "weights.bin").write_bytes(b"w" * 100)
+    signer = SigstoreSigner(
+        identity_token=identity_token(),
+        trust_config=unreachable_trust_config,
+        use_ambient_credentials=False,
+        interactive=False,
+    )
+    signature = tmp_path / "model.sig"
+    with pytest.raises(SigningError, match="Sigstore signing failed") as caught:
+        sign(model, signer, signature=signature)
+    assert "127.0.0.1" in caught.value.problem
+    assert "no signature was written" in (caught.value.hint or "")
+    assert not signature.exists()
+    assert list(tmp_path.glob(".model.sig.*")) == []
+
+
+def test_statement_is_accepted_by_sigstore_before_the_network(
+    unreachable_trust_config: Path, tmp_path: Path
+) -> None:
+    """Our payload passes sigstore-python's in-toto validation: the failure is the connection."""
+    (tmp_path / "f").write_bytes(b"x")
+    statement = encode_statement(hash_model(tmp_path / "f").manifest)
+    signer = SigstoreSigner(
+        identity_token=identity_token(),
+        trust_config=unreachable_trust_config,
+        use_ambient_credentials=False,
+        interactive=False,
+    )
+    with pytest.raises(SigningError) as caught:
+        signer.sign(statement)
+    assert "malformed" not in caught.value.problem
+    assert "Connection" in caught.value.problem or "connect" in caught.value.problem.lower()
+
+
+def test_expired_token_is_refused(unreachable_trust_config: Path) -> None:
+    now = int(time.time())
+    signer = SigstoreSigner(
+        identity_token=identity_token(iat=now - 1200, exp=now - 600),
+        trust_config=unreachable_trust_config,
+        interactive=False,
+    )
+    with pytest.raises(SigningError, match="identity token is not usable"):
+        signer.identity_token()
+
+
+def test_no_identity_without_interaction(unreachable_trust_config: Path) -> None:
+    signer = SigstoreSigner(
+        trust_config=unreachable_trust_config, use_ambient_credentials=False, interactive=False
+    )
+    with pytest.raises(SigningError, match="no identity token") as caught:
+        signer.identity_token()
+    assert "id-token: write" in (caught.value.hint or "")
