@@ -65,7 +65,10 @@ def test_missing_referenced_file_names_the_field(tmp_path: Path) -> None:
 
 
 def test_schema_violation_gives_path_line_and_reason() -> None:
-    text = "version: 1\nsignature:\n  signers:\n    - sigstore:\n        identity: me\n        issuer: http://x\n"
+    text = (
+        "version: 1\nsignature:\n  signers:\n    - sigstore:\n"
+        "        identity: me\n        issuer: http://x\n"
+    )
     message = rejected(text)
     assert "line 6" in message and "signature.signers[0].sigstore.issuer" in message
     assert "'^https://'" in message
