@@ -83,7 +83,10 @@ def _parse(text: str, label: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
             "policy is empty", path=label, hint="start from `supplychain policy init policy.yaml`"
         )
     lines: dict[tuple[Any, ...], int] = {}
-    document = _node_value(node, (), lines, set(), label)
+    try:
+        document = _node_value(node, (), lines, set(), label)
+    except yaml.YAMLError as exc:  # e.g. a tag no safe constructor handles
+        raise PolicyError(f"invalid YAML: {_yaml_problem(exc)}", path=label) from None
     return document, lines
 
 
