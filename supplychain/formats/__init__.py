@@ -1,0 +1,1 @@
+"""Model file formats: content identification and the readers every command shares."""
