@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import json
+import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,3 +256,44 @@ def make_model(tmp_path: Path) -> MakeModel:
         return write_layout(tmp_path / layout, LAYOUTS[layout])
 
     return make
+
+
+# --- keyless signing against services that are not there ----------------------------------
+
+
+def closed_local_url() -> str:
+    """http://127.0.0.1:PORT where nothing listens (the port was just released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def unreachable_trust_config(tmp_path: Path) -> Path:
+    """The pinned trust root, with every signing service moved to a closed local port."""
+    document = json.loads(TRUST_CONFIG.read_text())
+    url = closed_local_url()
+    for key in ("caUrls", "oidcUrls", "rekorTlogUrls", "tsaUrls"):
+        for service in document["signingConfig"][key]:
+            service["url"] = url
+    path = tmp_path / "unreachable-trust-config.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def identity_token(**claims: object) -> str:
+    """A syntactically valid OIDC token (only Fulcio would check its signature)."""
+    import jwt
+
+    now = int(time.time())
+    body = {
+        "iss": "https://oauth2.sigstore.dev/auth",
+        "sub": "release@example.com",
+        "email": "release@example.com",
+        "aud": "sigstore",
+        "iat": now,
+        "exp": now + 600,
+        **claims,
+    }
+    return jwt.encode(body, "a-test-secret-that-is-long-enough-for-hs256", algorithm="HS256")

@@ -145,7 +145,7 @@ def test_verify_ignores_the_hash_cache_unless_asked(tmp_path: Path, key_pair: An
     cache._new = {_identity_key(identity): {"sha256": signed.manifest.resources[0].hex}}
     cache.save()
     verifier = KeyVerifier.from_file(key_pair.public)
-    with pytest.raises(IntegrityError, match="modified: weights.bin"):
+    with pytest.raises(IntegrityError, match=r"modified: weights\.bin"):
         verify(root, signature, verifier)
     assert verify(root, signature, verifier, use_cache=True).verified
 

@@ -143,7 +143,7 @@ def test_other_hash_types(hash_type: str, size: int) -> None:
 
 def test_single_file_dot_name() -> None:
     assert parse_statement(statement([resource(".")])).manifest.resources[0].name == "."
-    with pytest.raises(SignatureFormatError, match="'.' names a single-file model"):
+    with pytest.raises(SignatureFormatError, match=r"'\.' names a single-file model"):
         parse_statement(statement([resource("."), resource("other")]))
 
 
@@ -191,7 +191,7 @@ def test_unsafe_shard_path_is_rejected() -> None:
         "shard_size": 10,
         "allow_symlinks": False,
     }
-    with pytest.raises(SignatureFormatError, match="'..' component"):
+    with pytest.raises(SignatureFormatError, match=r"'\.\.' component"):
         parse_statement(
             statement([resource("../x:0:10", algorithm="sha256-sharded-10")], serialization)
         )

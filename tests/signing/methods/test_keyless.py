@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,6 +23,7 @@ from supplychain.signing.bundle import parse_bundle, read_bundle
 from supplychain.signing.errors import KeyMaterialError, SignatureVerificationError
 from supplychain.signing.methods import SigstoreSigner, SigstoreVerifier
 from supplychain.signing.statement import encode_statement
+from tests.signing.conftest import identity_token
 
 TRUST_CONFIG = Path(__file__).parents[1] / "data" / "sigstore-trust-config.json"
 SAMPLE = "fixtures/oms/model-transparency/v1.1.0-sigstore/model.sig"
@@ -81,44 +80,6 @@ def test_identity_and_issuer_are_both_required() -> None:
 
 
 # --- signing, up to the network boundary ---------------------------------------------------
-
-
-def closed_local_url() -> str:
-    """http://127.0.0.1:PORT where nothing listens (the port was just released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def unreachable_trust_config(tmp_path: Path) -> Path:
-    """The pinned trust root, with every signing service moved to a closed local port."""
-    document = json.loads(TRUST_CONFIG.read_text())
-    url = closed_local_url()
-    for key in ("caUrls", "oidcUrls", "rekorTlogUrls", "tsaUrls"):
-        for service in document["signingConfig"][key]:
-            service["url"] = url
-    path = tmp_path / "unreachable-trust-config.json"
-    path.write_text(json.dumps(document))
-    return path
-
-
-def identity_token(**claims: Any) -> str:
-    """A syntactically valid OIDC token (sigstore-python does not check its signature; Fulcio would)."""
-    import jwt
-
-    now = int(time.time())
-    body = {
-        "iss": "https://oauth2.sigstore.dev/auth",
-        "sub": "release@example.com",
-        "email": "release@example.com",
-        "aud": "sigstore",
-        "iat": now,
-        "exp": now + 600,
-        **claims,
-    }
-    return jwt.encode(body, "a-test-secret-that-is-long-enough-for-hs256", algorithm="HS256")
 
 
 def test_signing_reaches_fulcio_and_fails_cleanly(
