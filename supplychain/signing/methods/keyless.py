@@ -9,6 +9,7 @@ only when a keyless signature is actually made or checked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -71,6 +72,49 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
+#: Fulcio's OIDC issuer extensions: v2 (DER UTF8String) and the deprecated v1 (raw text).
+_ISSUER_V2 = "1.3.6.1.4.1.57264.1.8"
+_ISSUER_V1 = "1.3.6.1.4.1.57264.1.1"
+
+
+def keyless_info(material: KeylessMaterial) -> SignerInfo:
+    """Who a Fulcio certificate names: the SAN verifiers must pass as --identity, and the issuer.
+
+    For GitHub Actions the SAN is the workflow URI, not the token's ``sub``
+    claim, so it is read from the certificate rather than from the token.
+    """
+    from cryptography import x509
+
+    certificate = x509.load_der_x509_certificate(material.certificate)
+    identity = ""
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        for kind in (x509.RFC822Name, x509.UniformResourceIdentifier, x509.OtherName):
+            values = names.get_values_for_type(kind)  # type: ignore[type-var]
+            if values:
+                identity = str(values[0] if kind is not x509.OtherName else values[0].value)
+                break
+    except x509.ExtensionNotFound:
+        pass
+    issuer = ""
+    for oid in (_ISSUER_V2, _ISSUER_V1):
+        try:
+            value = certificate.extensions.get_extension_for_oid(x509.ObjectIdentifier(oid)).value
+        except x509.ExtensionNotFound:
+            continue
+        raw = value.value if isinstance(value, x509.UnrecognizedExtension) else b""
+        if oid == _ISSUER_V2 and raw[:1] == b"\x0c" and len(raw) > 1:
+            # DER UTF8String: tag, length (short form, or 0x80+n then n bytes), text.
+            raw = raw[2:] if raw[1] < 0x80 else raw[2 + (raw[1] & 0x7F) :]
+        issuer = raw.decode("utf-8", "replace")
+        break
+    return SignerInfo(
+        SIGSTORE,
+        f"{identity or 'unknown identity'} (OIDC issuer {issuer or 'unknown'})",
+        {"identity": identity, "issuer": issuer, "tlog_entries": material.tlog_entries},
+    )
+
+
 class SigstoreSigner(Signer):
     """Signs keylessly: the identity token's subject becomes the signer's identity.
 
@@ -129,12 +173,8 @@ class SigstoreSigner(Signer):
                 ) from None
             raise
         bundle = parse_bundle(result.to_json().encode("utf-8"))
-        info = SignerInfo(
-            SIGSTORE,
-            f"{token.identity} (OIDC issuer {token.issuer})",
-            {"identity": token.identity, "issuer": token.issuer},
-        )
-        return SignedBundle(bundle, info)
+        assert isinstance(bundle.material, KeylessMaterial)
+        return SignedBundle(bundle, keyless_info(bundle.material))
 
     def identity_token(self) -> IdentityToken:
         """The identity to sign as: explicit token, then ambient credentials, then interactive."""
@@ -188,10 +228,8 @@ def _describe_failure(exc: BaseException) -> str:
         return f"cannot reach {exc.request.url} ({detail})"
     diagnostics: Any = getattr(exc, "diagnostics", None)
     if callable(diagnostics):
-        try:
+        with contextlib.suppress(Exception):  # best effort; fall back to the message
             return " ".join(str(diagnostics()).split())
-        except Exception:  # diagnostics are best effort; fall back to the message
-            pass
     detail = _first_line(exc)
     cause = exc.__cause__ or exc.__context__
     if cause is not None and detail == type(exc).__name__:
