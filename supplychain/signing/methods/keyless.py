@@ -87,15 +87,12 @@ def keyless_info(material: KeylessMaterial) -> SignerInfo:
 
     certificate = x509.load_der_x509_certificate(material.certificate)
     identity = ""
-    try:
+    with contextlib.suppress(x509.ExtensionNotFound):
         names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        for kind in (x509.RFC822Name, x509.UniformResourceIdentifier, x509.OtherName):
-            values = names.get_values_for_type(kind)  # type: ignore[type-var]
-            if values:
-                identity = str(values[0] if kind is not x509.OtherName else values[0].value)
-                break
-    except x509.ExtensionNotFound:
-        pass
+        found = names.get_values_for_type(x509.RFC822Name) or names.get_values_for_type(
+            x509.UniformResourceIdentifier
+        )
+        identity = found[0] if found else ""
     issuer = ""
     for oid in (_ISSUER_V2, _ISSUER_V1):
         try:
@@ -225,7 +222,8 @@ def _describe_failure(exc: BaseException) -> str:
     if isinstance(exc, requests.RequestException) and exc.request is not None:
         reason = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))
         detail = reason.group(1).strip() if reason else type(exc).__name__
-        return f"cannot reach {exc.request.url} ({detail})"
+        url = exc.request.url
+        return f"cannot reach {url.decode() if isinstance(url, bytes) else url} ({detail})"
     diagnostics: Any = getattr(exc, "diagnostics", None)
     if callable(diagnostics):
         with contextlib.suppress(Exception):  # best effort; fall back to the message
