@@ -139,3 +139,42 @@ def test_no_identity_without_interaction(unreachable_trust_config: Path) -> None
     with pytest.raises(SigningError, match="no identity token") as caught:
         signer.identity_token()
     assert "id-token: write" in (caught.value.hint or "")
+
+
+def test_signer_identity_comes_from_the_certificate() -> None:
+    """GitHub's SAN is the workflow URI (not the token's sub); long issuers use DER long form."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from supplychain.signing.bundle import KeylessMaterial
+    from supplychain.signing.methods.keyless import keyless_info
+
+    workflow = "https://github.com/org/repo/.github/workflows/release.yml@refs/tags/v1.0"
+    issuer = "https://token.actions.githubusercontent.com/" + "x" * 120  # > 127 bytes
+    encoded = issuer.encode()
+    der = b"\x0c\x81" + bytes([len(encoded)]) + encoded
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([]))
+        .issuer_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "fulcio")]))
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(minutes=10))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(workflow)]), True
+        )
+        .add_extension(
+            x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8"), der), False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    info = keyless_info(KeylessMaterial(certificate.public_bytes(Encoding.DER), 1))
+    assert info.details["identity"] == workflow
+    assert info.details["issuer"] == issuer
