@@ -53,8 +53,6 @@ def _passphrase(env_name: str | None) -> Callable[[], bytes]:
 
 
 def _signer(options: dict[str, Any]) -> Signer:
-    from supplychain.signing import CertificateSigner, KeySigner, SigstoreSigner
-
     key, certificate, keyless = options["key"], options["certificate"], options["use_sigstore"]
     chosen = [
         name
@@ -76,11 +74,17 @@ def _signer(options: dict[str, Any]) -> Signer:
             raise click.UsageError(
                 "--certificate needs the certificate's private key: --key KEY.pem"
             )
+        from supplychain.signing import CertificateSigner
+
         return CertificateSigner.from_files(key, certificate, options["chain"], passphrase)
     if options["chain"]:
         raise click.UsageError("--chain only applies to --certificate signing")
     if key:
+        from supplychain.signing import KeySigner
+
         return KeySigner.from_file(key, passphrase)
+    from supplychain.signing import SigstoreSigner
+
     return SigstoreSigner(
         identity_token=options["identity_token"],
         use_ambient_credentials=True,
@@ -202,8 +206,6 @@ def sign_command(model: str, signature: Path, as_json: bool, **options: Any) -> 
 
 
 def _verifier(options: dict[str, Any]) -> Verifier:
-    from supplychain.signing import CertificateVerifier, KeyVerifier, SigstoreVerifier
-
     public_key, roots = options["public_key"], options["certificate_chain"]
     identity, issuer = options["identity"], options["issuer"]
     chosen = [
@@ -221,11 +223,17 @@ def _verifier(options: dict[str, Any]) -> Verifier:
             "or --identity ID --issuer URL" + (f" (got {' and '.join(chosen)})" if chosen else "")
         )
     if public_key:
+        from supplychain.signing import KeyVerifier
+
         return KeyVerifier.from_file(public_key)
     if roots:
+        from supplychain.signing import CertificateVerifier
+
         return CertificateVerifier.from_files(roots)
     if not (identity and issuer):
         raise click.UsageError("keyless verification needs both --identity and --issuer")
+    from supplychain.signing import SigstoreVerifier
+
     return SigstoreVerifier(
         identity=identity,
         issuer=issuer,

@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from supplychain._internal.atomic import write_bytes_atomic
 from supplychain.errors import InputError
 from supplychain.hashing import hash_tree, serialization_for
-from supplychain.hashing.cache import HashCache
 from supplychain.hashing.manifest import Manifest
 from supplychain.model.tree import walk_model
 from supplychain.signing.bundle import read_bundle
@@ -130,7 +128,11 @@ def sign(
     if signature_path.is_dir():
         raise InputError("the signature path is a directory", path=signature_path)
     serialization = serialization_for(tree, algorithm, shard_size)
-    cache = HashCache(tree.root) if use_cache else None
+    cache = None
+    if use_cache:
+        from supplychain.hashing.cache import HashCache
+
+        cache = HashCache(tree.root)
     manifest, bytes_hashed, cache_hits = hash_tree(
         tree, serialization, cache=cache, workers=workers, progress=progress
     )
@@ -145,6 +147,8 @@ def sign(
             hint="an empty signature proves nothing; check the model path and --ignore options",
         )
     signed = signer.sign(encode_statement(manifest))
+    from supplychain._internal.atomic import write_bytes_atomic
+
     write_bytes_atomic(signature_path, signed.bundle.encoded)
     return SignResult(
         model=Path(model),

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from supplychain.hashing import hash_tree
-from supplychain.hashing.cache import HashCache
 from supplychain.hashing.manifest import SHARDS, Manifest, Resource
 from supplychain.model.tree import (
     SINGLE_FILE_NAME,
@@ -117,7 +116,11 @@ def check_integrity(
         only=_wanted(expected_paths, Path(model)) if ignore_unsigned_files else None,
     )
     expected = _by_file(_single_file_as_dot(signed.resources, tree))
-    cache = HashCache(tree.root) if use_cache else None
+    cache = None
+    if use_cache:  # trusted only on request: whoever can write the cache chooses digests
+        from supplychain.hashing.cache import HashCache
+
+        cache = HashCache(tree.root)
     actual_manifest, bytes_hashed, _ = hash_tree(
         tree, signed.serialization, cache=cache, workers=workers, progress=progress
     )

@@ -15,13 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from supplychain.signing import CertificateSigner, CertificateVerifier
 from supplychain.signing.bundle import CertificateChainMaterial, encode_bundle, parse_bundle
 from supplychain.signing.errors import (
     KeyMaterialError,
     SignatureFormatError,
     SignatureVerificationError,
 )
-from supplychain.signing.methods import CertificateSigner, CertificateVerifier
 from supplychain.signing.methods.key import signed_envelope
 
 PAYLOAD = b'{"_type":"https://in-toto.io/Statement/v1"}'

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from supplychain.signing import CertificateVerifier, KeySigner, KeyVerifier
 from supplychain.signing.bundle import PublicKeyMaterial, encode_bundle, parse_bundle
 from supplychain.signing.errors import SignatureFormatError, SignatureVerificationError
 from supplychain.signing.keys import public_key_hint, public_key_pem
-from supplychain.signing.methods import CertificateVerifier, KeySigner, KeyVerifier
 from supplychain.signing.methods.key import signed_envelope
 
 PAYLOAD = b'{"_type":"https://in-toto.io/Statement/v1"}'

@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 
 from supplychain.hashing import hash_model
-from supplychain.signing import SigningError, sign
+from supplychain.signing import SigningError, SigstoreSigner, SigstoreVerifier, sign
 from supplychain.signing.bundle import parse_bundle, read_bundle
 from supplychain.signing.errors import KeyMaterialError, SignatureVerificationError
-from supplychain.signing.methods import SigstoreSigner, SigstoreVerifier
 from supplychain.signing.statement import encode_statement
 from tests.signing.conftest import identity_token
 
