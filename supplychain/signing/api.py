@@ -125,8 +125,7 @@ def sign(
             path=signature_path,
             hint="choose another --signature path",
         )
-    if signature_path.is_dir():
-        raise InputError("the signature path is a directory", path=signature_path)
+    _check_writable(signature_path)
     serialization = serialization_for(tree, algorithm, shard_size)
     cache = None
     if use_cache:
@@ -160,6 +159,20 @@ def sign(
         cache_hits=cache_hits,
         seconds=time.perf_counter() - started,
     )
+
+
+def _check_writable(signature: Path) -> None:
+    """Fail before hashing (and before any keyless log entry) if the signature cannot be written."""
+    if signature.is_dir():
+        raise InputError("the signature path is a directory", path=signature)
+    if not signature.parent.is_dir():
+        raise InputError(
+            "the signature's directory does not exist",
+            path=signature,
+            hint="create the directory first, or choose another --signature path",
+        )
+    if not os.access(signature.parent, os.W_OK | os.X_OK):
+        raise InputError("cannot write the signature here: permission denied", path=signature)
 
 
 def verify(

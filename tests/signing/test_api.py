@@ -92,6 +92,23 @@ def test_empty_models_are_refused(tmp_path: Path, key_pair: Any) -> None:
     assert not (tmp_path / "e.sig").exists()
 
 
+def test_unwritable_signature_path_fails_before_signing(tmp_path: Path, key_pair: Any) -> None:
+    root = make(tmp_path / "m", {"a": b"a"})
+    calls: list[bytes] = []
+
+    class CountingSigner(KeySigner):
+        def sign(self, statement: bytes) -> Any:
+            calls.append(statement)
+            return super().sign(statement)
+
+    signer = CountingSigner(KeySigner.from_file(key_pair.private)._key)
+    with pytest.raises(InputError, match="directory does not exist"):
+        sign(root, signer, signature=tmp_path / "missing" / "model.sig")
+    with pytest.raises(InputError, match="is a directory"):
+        sign(root, signer, signature=tmp_path)
+    assert calls == []
+
+
 def test_signature_may_not_overwrite_a_single_file_model(tmp_path: Path, key_pair: Any) -> None:
     path = make(tmp_path, {"weights.bin": b"w"}) / "weights.bin"
     with pytest.raises(InputError, match="overwrite the model"):
