@@ -126,6 +126,8 @@ def sign(
             hint="choose another --signature path",
         )
     _check_writable(signature_path)
+    if not tree.files:
+        raise _nothing_to_sign(tree.root, "the model has no files once ignored paths are left out")
     serialization = serialization_for(tree, algorithm, shard_size)
     cache = None
     if use_cache:
@@ -138,12 +140,8 @@ def sign(
     if cache is not None:
         cache.save()
     if not manifest.resources:
-        raise InputError(
-            "nothing to sign: the model has no files"
-            + (" (after ignores)" if tree.ignore_paths else "")
-            + (" with content (shards skip empty files)" if tree.files else ""),
-            path=tree.root,
-            hint="an empty signature proves nothing; check the model path and --ignore options",
+        raise _nothing_to_sign(
+            tree.root, "every file is empty, and shards do not cover empty files"
         )
     signed = signer.sign(encode_statement(manifest))
     from supplychain._internal.atomic import write_bytes_atomic
@@ -158,6 +156,15 @@ def sign(
         bytes_hashed=bytes_hashed,
         cache_hits=cache_hits,
         seconds=time.perf_counter() - started,
+    )
+
+
+def _nothing_to_sign(root: Path, why: str) -> InputError:
+    """Stricter than model-signing 1.1.1, which signs empty models (OMS says reject them)."""
+    return InputError(
+        f"nothing to sign: {why}",
+        path=root,
+        hint="a signature over nothing proves nothing; check the model path and --ignore options",
     )
 
 

@@ -82,12 +82,20 @@ def test_empty_models_are_refused(tmp_path: Path, key_pair: Any) -> None:
     with pytest.raises(InputError, match="nothing to sign"):
         sign(empty, KeySigner.from_file(key_pair.private), signature=tmp_path / "e.sig")
     only_ignored = make(tmp_path / "ignored", {".gitignore": b"*", "README.md": b"x"})
-    with pytest.raises(InputError, match="after ignores"):
+    with pytest.raises(InputError, match="once ignored paths are left out"):
         sign(
             only_ignored,
             KeySigner.from_file(key_pair.private),
             signature=tmp_path / "e.sig",
             ignore=["README.md"],
+        )
+    empty_files = make(tmp_path / "zeros", {"a": b"", "b/c": b""})
+    with pytest.raises(InputError, match="every file is empty"):
+        sign(
+            empty_files,
+            KeySigner.from_file(key_pair.private),
+            signature=tmp_path / "e.sig",
+            shard_size=1024,
         )
     assert not (tmp_path / "e.sig").exists()
 
