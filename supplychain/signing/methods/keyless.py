@@ -113,7 +113,7 @@ def keyless_info(material: KeylessMaterial) -> SignerInfo:
 
 
 class SigstoreSigner(Signer):
-    """Signs keylessly: the identity token's subject becomes the signer's identity.
+    """Signs keylessly: Fulcio certifies the identity token's identity for an ephemeral key.
 
     The token comes from, in order: ``identity_token``; ambient CI credentials
     (GitHub Actions and other providers sigstore-python detects) when
@@ -146,9 +146,7 @@ class SigstoreSigner(Signer):
         self._trust = load_trust_config(trust_config, staging=staging)
 
     def sign(self, statement: bytes) -> SignedBundle:
-        import requests
         from sigstore.dsse import Statement
-        from sigstore.errors import Error as SigstoreError
         from sigstore.sign import SigningContext
 
         token = self.identity_token()
@@ -156,26 +154,20 @@ class SigstoreSigner(Signer):
             context = SigningContext.from_trust_config(self._trust)
             with context.signer(token) as signer:
                 result = signer.sign_dsse(Statement(statement))
-        except (SigstoreError, requests.RequestException, ValueError) as exc:
+        except Exception as exc:
+            if not _from_sigstore(exc):
+                raise
             raise SigningError(
                 f"Sigstore signing failed: {_describe_failure(exc)}",
-                hint="check the network and the identity token; no signature was written",
+                hint="check the network, the identity token and the Sigstore instance; "
+                "no signature was written",
             ) from None
-        except Exception as exc:  # Fulcio/Rekor client errors are plain Exceptions
-            if type(exc).__module__.startswith("sigstore"):
-                raise SigningError(
-                    f"Sigstore signing failed: {_describe_failure(exc)}",
-                    hint="check the identity token and the Sigstore instance; "
-                    "no signature was written",
-                ) from None
-            raise
         bundle = parse_bundle(result.to_json().encode("utf-8"))
         assert isinstance(bundle.material, KeylessMaterial)
         return SignedBundle(bundle, keyless_info(bundle.material))
 
     def identity_token(self) -> IdentityToken:
         """The identity to sign as: explicit token, then ambient credentials, then interactive."""
-        from sigstore.errors import Error as SigstoreError
         from sigstore.oidc import IdentityError, IdentityToken, Issuer, detect_credential
 
         try:
@@ -203,16 +195,28 @@ class SigstoreSigner(Signer):
                 f"the identity token is not usable: {_describe_failure(exc)}",
                 hint="tokens must be unexpired OIDC ID tokens whose audience is 'sigstore'",
             ) from None
-        except SigstoreError as exc:
+        except Exception as exc:
+            if not _from_sigstore(exc):
+                raise
             raise SigningError(
                 f"cannot obtain an identity token: {_describe_failure(exc)}"
             ) from None
-        except Exception as exc:
-            if type(exc).__module__.startswith(("sigstore", "id")):
-                raise SigningError(
-                    f"cannot obtain an identity token: {_describe_failure(exc)}"
-                ) from None
-            raise
+
+
+def _from_sigstore(exc: BaseException) -> bool:
+    """Whether sigstore-python (or its OIDC and HTTP helpers) raised this.
+
+    Its Fulcio and Rekor clients raise plain ``Exception`` subclasses, and
+    configuration problems surface as ``ValueError``.
+    """
+    import requests
+
+    module = type(exc).__module__
+    return (
+        isinstance(exc, requests.RequestException | ValueError)
+        or module == "id"
+        or module.startswith(("id.", "sigstore.", "sigstore_models."))
+    )
 
 
 def _describe_failure(exc: BaseException) -> str:
