@@ -265,3 +265,38 @@ def test_model_signing_cli_verifies_our_certificate_signature(
         cwd=tmp_path,
     )
     assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize(
+    ("their_config", "ours"),
+    [
+        (
+            {"method": "shards", "hashing_algorithm": "sha256", "shard_size": 1000},
+            {"shard_size": 1000},
+        ),
+        ({"method": "files", "hashing_algorithm": "blake2"}, {"algorithm": "blake2b"}),
+        ({"method": "files", "hashing_algorithm": "blake3"}, {"algorithm": "blake3"}),
+    ],
+)
+def test_other_serializations_both_ways(
+    make_model: MakeModel,
+    key_pair: KeyPair,
+    tmp_path: Path,
+    their_config: dict[str, Any],
+    ours: dict[str, Any],
+) -> None:
+    """Shards (model-signing writes shard_size as a float), blake2b and blake3."""
+    model = make_model("multi-file")
+    options = dict(their_config)
+    hashing = ms.hashing.Config()
+    if options.pop("method") == "shards":
+        hashing.use_shard_serialization(**options)
+    else:
+        hashing.use_file_serialization(**options)
+    config = ms.signing.Config().use_elliptic_key_signer(private_key=key_pair.private)
+    config.set_hashing_config(hashing).sign(model, tmp_path / "theirs.sig")
+    verifier = KeyVerifier.from_file(key_pair.public)
+    assert verify(model, tmp_path / "theirs.sig", verifier).verified
+    sign(model, KeySigner.from_file(key_pair.private), signature=tmp_path / "ours.sig", **ours)
+    their_verifier = ms.verifying.Config().use_elliptic_key_verifier(public_key=key_pair.public)
+    their_verifier.set_hashing_config(hashing).verify(model, tmp_path / "ours.sig")
