@@ -158,3 +158,15 @@ def test_read_bundle_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(SignatureFormatError) as caught:
         read_bundle(bad)
     assert caught.value.path == bad
+
+
+def test_oversized_signature_is_refused_without_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import supplychain.signing.bundle as bundle_module
+
+    monkeypatch.setattr(bundle_module, "MAX_BUNDLE_BYTES", 1000)
+    big = tmp_path / "big.sig"
+    big.write_bytes(b" " * 1001)
+    with pytest.raises(SignatureFormatError, match="too large"):
+        read_bundle(big)
