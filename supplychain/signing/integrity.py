@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from supplychain.errors import InputError
 from supplychain.hashing import hash_tree
 from supplychain.hashing.manifest import SHARDS, Manifest, Resource
 from supplychain.model.tree import (
@@ -106,7 +107,7 @@ def check_integrity(
     function also serves manifests from other sources.
     """
     started = time.perf_counter()
-    expected_paths = {check_resource_name(resource.path) for resource in signed.resources}
+    expected_paths = _checked_paths(signed)
     tree = walk_model(
         model,
         ignore=[*signed.serialization.ignore_paths, *ignore],
@@ -147,6 +148,20 @@ def check_integrity(
         ignored_unsigned=ignore_unsigned_files,
         seconds=time.perf_counter() - started,
     )
+
+
+def _checked_paths(signed: Manifest) -> set[str]:
+    """The files a manifest covers, refusing names and shapes that prove nothing or escape."""
+    if not signed.resources:
+        raise InputError(
+            "the manifest lists no files; an empty manifest proves nothing",
+            hint="check where the manifest came from",
+        )
+    names = [resource.name for resource in signed.resources]
+    if len(set(names)) != len(names):
+        twice = sorted({name for name in names if names.count(name) > 1})
+        raise InputError(f"the manifest lists {', '.join(map(repr, twice))} more than once")
+    return {check_resource_name(resource.path) for resource in signed.resources}
 
 
 def _wanted(paths: set[str], model: Path) -> set[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from supplychain.errors import ModelTreeError
+from supplychain.errors import InputError, ModelTreeError
 from supplychain.hashing import hash_model
 from supplychain.hashing.manifest import Manifest, Resource, Serialization
 from supplychain.signing.integrity import check_integrity
@@ -136,3 +136,12 @@ def test_summary_lists_are_bounded(tmp_path: Path) -> None:
     assert report.problems()[0].endswith("and 5 more")
     assert len(report.modified) == 15
     assert "f14" in report.problems(limit=None)[0]
+
+
+def test_empty_or_duplicated_manifests_are_refused(tmp_path: Path) -> None:
+    root = model(tmp_path, {"a": b"1"})
+    with pytest.raises(InputError, match="lists no files"):
+        check_integrity(root, Manifest("m", Serialization(), ()))
+    twice = Resource("a", "sha256", b"\x00" * 32)
+    with pytest.raises(InputError, match="'a' more than once"):
+        check_integrity(root, Manifest("m", Serialization(), (twice, twice)))
