@@ -227,10 +227,13 @@ def _parse_material(material: Mapping[str, Any]) -> VerificationMaterial:
         certificates = chain.get("certificates")
         if not isinstance(certificates, list) or not certificates:
             raise _bad(f"{where}.x509CertificateChain.certificates must be a non-empty list")
+        places = [
+            f"{where}.x509CertificateChain.certificates[{i}]" for i in range(len(certificates))
+        ]
         return CertificateChainMaterial(
             tuple(
-                _base64(_mapping(c, f"certificate {i}"), "rawBytes", f"{where}.certificates[{i}]")
-                for i, c in enumerate(certificates)
+                _base64(_mapping(entry, place), "rawBytes", place)
+                for entry, place in zip(certificates, places, strict=True)
             )
         )
     certificate = _base64(
