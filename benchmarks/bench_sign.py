@@ -4,7 +4,7 @@ Generates a multi-file model (~2 GB by default: eight weight shards plus
 tokenizer and config files) under /tmp/signing-bench, warms the page cache,
 then alternates the two tools' CLIs end to end (process start-up included) and
 prints medians, best runs, CPU seconds (robust when other jobs share the
-machine) and ratios. Each tool also verifies the other's signature once, so the
+machine), the verification call alone (imports excluded) and ratios. Each tool also verifies the other's signature once, so the
 figures are for signatures both accept.
 
   python benchmarks/bench_sign.py                  # 2000 MB, 5 runs each
@@ -115,6 +115,32 @@ def run(command: list[str], cwd: Path) -> tuple[float, float]:
     return elapsed, cpu
 
 
+#: Time only the verification call, imports excluded: shows where the difference is.
+OURS_INNER = """
+import sys, time
+from supplychain.signing import KeyVerifier, verify
+verifier = KeyVerifier.from_file(sys.argv[3])
+start = time.perf_counter()
+verify(sys.argv[1], sys.argv[2], verifier, progress=False)
+print(time.perf_counter() - start)
+"""
+THEIRS_INNER = """
+import sys, time
+import model_signing
+config = model_signing.verifying.Config().use_elliptic_key_verifier(public_key=sys.argv[3])
+start = time.perf_counter()
+config.verify(sys.argv[1], sys.argv[2])
+print(time.perf_counter() - start)
+"""
+
+
+def inner(snippet: str, *args: Path) -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", snippet, *map(str, args)], capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.split()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -184,11 +210,14 @@ def main() -> None:
         )
         walls: dict[str, list[float]] = {name: [] for name in commands}
         cpus: dict[str, list[float]] = {name: [] for name in commands}
+        inside: dict[str, list[float]] = {"supplychain": [], "model_signing": []}
         for _ in range(args.runs):  # alternate tools so background load hits both alike
             for name, command in commands.items():
                 wall, cpu = run(command, work)
                 walls[name].append(wall)
                 cpus[name].append(cpu)
+            inside["supplychain"].append(inner(OURS_INNER, model, ours_sig, public))
+            inside["model_signing"].append(inner(THEIRS_INNER, model, theirs_sig, public))
         # Interop check on the benchmark data: each tool accepts the other's signature.
         run([*ours, "verify", str(model), "-s", str(theirs_sig), "--public-key", str(public)], work)
         run(
@@ -220,12 +249,21 @@ def main() -> None:
                 f"  {name:<24} {median:7.3f} s  ({size / 1e9 / median:5.2f} GB/s)"
                 f"  [min {min(values):.3f}, max {max(values):.3f}]  CPU {cpu:.3f} s"
             )
+        for tool, values in inside.items():
+            rows[f"verify in-process (no start-up): {tool}"] = {
+                "median_s": statistics.median(values)
+            }
+            print(f"  verify call alone, {tool:<14} {statistics.median(values):7.3f} s")
         ratios = {}
         for step in ("sign", "verify"):
             theirs_row, ours_row = rows[f"{step}: model_signing"], rows[f"{step}: supplychain"]
             ratios[step] = theirs_row["median_s"] / ours_row["median_s"]
             ratios[f"{step} (best run)"] = theirs_row["min_s"] / ours_row["min_s"]
             ratios[f"{step} (CPU time)"] = theirs_row["cpu_s"] / ours_row["cpu_s"]
+        ratios["verify call alone"] = (
+            rows["verify in-process (no start-up): model_signing"]["median_s"]
+            / rows["verify in-process (no start-up): supplychain"]["median_s"]
+        )
         print("ratios (model_signing / supplychain; >1 means supplychain is faster)")
         for step, value in ratios.items():
             goal = ""
