@@ -4,8 +4,9 @@ Generates a multi-file model (~2 GB by default: eight weight shards plus
 tokenizer and config files) under /tmp/signing-bench, warms the page cache,
 then alternates the two tools' CLIs end to end (process start-up included) and
 prints medians, best runs, CPU seconds (robust when other jobs share the
-machine), the verification call alone (imports excluded) and ratios. Each tool also verifies the other's signature once, so the
-figures are for signatures both accept.
+machine), the verification call alone (imports excluded) and ratios. Each tool
+also verifies the other's signature once, so the figures are for signatures
+both accept.
 
   python benchmarks/bench_sign.py                  # 2000 MB, 5 runs each
   python benchmarks/bench_sign.py --size-mb 200 --runs 3
