@@ -128,6 +128,9 @@ def build_bom(
                 if training
                 else None
             ),
+            inherited=tuple(
+                (a.repo_id, lic) for a in flatten_ancestors(ancestors) for lic in a.licenses
+            ),
         )
     )
     return AiBom(

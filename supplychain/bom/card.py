@@ -262,8 +262,15 @@ def _items(text: str) -> list[str]:
                 items.append(item)
             current.clear()
 
+    fenced = False
     for line in text.splitlines():
-        if not line.strip():
+        if line.lstrip().startswith(("```", "~~~")):
+            # Code samples are not statements about uses or limitations.
+            fenced = not fenced
+            flush()
+        elif fenced:
+            continue
+        elif not line.strip():
             flush()
         elif _BULLET.match(line):
             flush()

@@ -37,6 +37,8 @@ code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,monospace;font-size
 .bar{height:8px;background:#e6ebf1;border-radius:4px;overflow:hidden;margin:2px 0 6px}
 .bar span{display:block;height:100%;background:#2e8b57}
 ul{margin:4px 0;padding-left:20px}
+li,.mono{overflow-wrap:anywhere}
+td{overflow-wrap:break-word}
 .muted{color:#6b7a8c}
 .open{font-size:14px;padding:3px 12px;background:#2e6fb0}
 """

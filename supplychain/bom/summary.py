@@ -168,7 +168,9 @@ def _licensing(bom: BomView) -> Axis:
                 ", ".join(f"{lic.label}: {lic.license_class or '?'}" for lic in bom.licenses),
             ),
             Check(
-                "no licence conflicts", not serious, f"{len(serious)} conflicts" if serious else ""
+                "no licence conflicts",
+                not serious,
+                _count(len(serious), "conflict") if serious else "",
             ),
             _all_or_na(bom.datasets, licensed, "datasets licensed", "datasets"),
         ),
@@ -234,9 +236,11 @@ def _card(bom: BomView) -> Axis:
                 card.architecture is not None or card.architecture_family is not None,
                 " / ".join(x for x in (card.architecture_family, card.architecture) if x),
             ),
-            Check("intended uses", card.use_cases > 0, f"{card.use_cases} entries"),
-            Check("limitations", card.limitations > 0, f"{card.limitations} entries"),
-            Check("evaluation results", card.metrics > 0, f"{card.metrics} metrics"),
+            Check("intended uses", card.use_cases > 0, _count(card.use_cases, "entry", "entries")),
+            Check(
+                "limitations", card.limitations > 0, _count(card.limitations, "entry", "entries")
+            ),
+            Check("evaluation results", card.metrics > 0, _count(card.metrics, "metric")),
             Check("environmental impact", card.environmental, ""),
         ),
     )
@@ -258,7 +262,7 @@ def _security(bom: BomView) -> Axis:
             Check(
                 "no high or critical findings",
                 not serious,
-                f"{len(serious)} findings" if serious else "",
+                _count(len(serious), "finding") if serious else "",
             ),
             Check("no formats that execute code on load", not executable, ", ".join(executable)),
             Check("no remote code", not remote, ", ".join(remote)),
@@ -380,6 +384,10 @@ def render_text(summary: Summary, *, max_rows: int = 40) -> str:
             mark = "[-]" if check.ok is None else ("[x]" if check.ok else "[ ]")
             add(f"    {mark} {check.label}{': ' + check.detail if check.detail else ''}")
     return "\n".join(out) + "\n"
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
 
 
 def _rank(severity: str) -> int:

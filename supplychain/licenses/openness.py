@@ -51,6 +51,8 @@ class OpennessInput:
     gating_evidence: str | None = None
     training_data: tuple[DataInformation, ...] = ()
     training_code: TrainingCode | None = None
+    #: (ancestor, licence) of base models: a derivative is bound by their terms too.
+    inherited: tuple[tuple[str, ResolvedLicense], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,12 @@ def classify_openness(facts: OpennessInput) -> OpennessAssessment:
     if classes and all(c.noncommercial for c in classes):
         evidence.append(f"licence {labels} allows research or non-commercial use only")
         return OpennessAssessment(OpennessClass.RESEARCH_ONLY, tuple(evidence))
+    binding = _binding_ancestors(facts)
+    if any(lic.license_class.noncommercial for _, lic in binding):
+        evidence += [
+            _inherited(name, lic) for name, lic in binding if lic.license_class.noncommercial
+        ]
+        return OpennessAssessment(OpennessClass.RESEARCH_ONLY, tuple(evidence))
     if facts.gated:
         return OpennessAssessment(OpennessClass.GATED, tuple(evidence))
     if not facts.licenses:
@@ -85,6 +93,9 @@ def classify_openness(facts: OpennessInput) -> OpennessAssessment:
         return OpennessAssessment(OpennessClass.UNDETERMINED, tuple(evidence))
     if any(c.use_restricted or c is LicenseClass.NO_DERIVATIVES for c in classes):
         evidence.append(f"licence {labels} restricts use or derivatives")
+        return OpennessAssessment(OpennessClass.OPEN_WEIGHTS_RESTRICTED, tuple(evidence))
+    if binding:
+        evidence += [_inherited(name, lic) for name, lic in binding]
         return OpennessAssessment(OpennessClass.OPEN_WEIGHTS_RESTRICTED, tuple(evidence))
 
     gaps = _osaid_gaps(facts)
@@ -100,6 +111,29 @@ def classify_openness(facts: OpennessInput) -> OpennessAssessment:
     evidence.append(f"weights under {labels}")
     evidence.extend(gaps)
     return OpennessAssessment(OpennessClass.OPEN_WEIGHTS, tuple(evidence))
+
+
+def _binding_ancestors(facts: OpennessInput) -> list[tuple[str, ResolvedLicense]]:
+    """Ancestor licences stricter than anything the model itself declares."""
+    own = [lic.license_class.restrictiveness for lic in facts.licenses]
+    floor = min((r for r in own if r is not None), default=0)
+    return [
+        (name, lic)
+        for name, lic in facts.inherited
+        if (lic.license_class.restrictiveness or 0) > floor
+        and (
+            lic.license_class.use_restricted
+            or lic.license_class.noncommercial
+            or lic.license_class is LicenseClass.NO_DERIVATIVES
+        )
+    ]
+
+
+def _inherited(name: str, lic: ResolvedLicense) -> str:
+    return (
+        f"base model {name} is under {lic.label} ({lic.license_class.value}); "
+        "its terms bind derivatives"
+    )
 
 
 def _osaid_gaps(facts: OpennessInput) -> list[str]:
