@@ -22,10 +22,10 @@ _PUBLIC: dict[str, str] = {
 
 __all__ = ["__version__", *sorted(_PUBLIC)]
 
-if TYPE_CHECKING:
-    from supplychain.errors import SupplychainError
-    from supplychain.hashing import HashResult, hash_model
-    from supplychain.model.tree import ModelTree, walk_model
+if TYPE_CHECKING:  # names re-exported lazily through __getattr__
+    from supplychain.errors import SupplychainError  # noqa: F401
+    from supplychain.hashing import HashResult, hash_model  # noqa: F401
+    from supplychain.model.tree import ModelTree, walk_model  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -64,7 +64,9 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     Signing format, scan and convert pickle checkpoints, write AI-BOMs, and
     gate deployments on all of it."""
     level = logging.ERROR if quiet else max(logging.DEBUG, logging.WARNING - 10 * verbose)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     ctx.obj = CliState(verbosity=verbose, quiet=quiet)
 
 

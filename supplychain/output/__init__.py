@@ -12,7 +12,6 @@ def dump_json(document: Any, stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
     out.write(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False))
     out.write("\n")
-    # Flush: a caller that exits right after (or a test runner reading the buffer) sees it all.
     out.flush()
 
 
