@@ -44,6 +44,7 @@ from supplychain.licenses import (
     resolve,
 )
 from supplychain.licenses.conflicts import ANCESTOR, DATASET, MODEL, TRAINING_ROLES
+from supplychain.model.hfcache import check_blobs, walk_snapshot
 from supplychain.model.tree import ModelTree, walk_model
 from supplychain.severity import Severity
 
@@ -78,21 +79,29 @@ def build_bom(
     signature = location.root / SIGNATURE_NAME if location.kind != "file" else None
     if signature is not None and not signature.is_file():
         signature = None
-    tree = walk_model(
-        location.root,
-        ignore=ignore,
-        ignore_git_paths=ignore_git_paths,
-        signature=signature,
-        allow_symlinks=allow_symlinks or location.kind == "hf-cache",
-        symlink_boundary=location.symlink_boundary,
-    )
+    walk: dict[str, Any] = {
+        "ignore": ignore,
+        "ignore_git_paths": ignore_git_paths,
+        "signature": signature,
+    }
+    if location.snapshot is not None:
+        tree = walk_snapshot(location.snapshot, **walk)
+    else:
+        tree = walk_model(location.root, allow_symlinks=allow_symlinks, **walk)
     serialization = serialization_for(tree, "sha256")
     manifest, _, _ = hash_tree(tree, serialization, progress=progress, workers=workers)
     digests = {resource.name: resource.hex for resource in manifest.resources}
+    # Blob names of a cache snapshot are digests: check them with the digests just computed.
+    blobs = (
+        {c.name: c for c in check_blobs(tree, {r.name: r.digest for r in manifest.resources})}
+        if location.snapshot is not None
+        else {}
+    )
 
     card = _read_card(tree)
     readings = [
-        read_file_facts(f, digests[f.name], card.facts.auto_map_modules) for f in tree.files
+        read_file_facts(f, digests[f.name], card.facts.auto_map_modules, blobs.get(f.name))
+        for f in tree.files
     ]
     files = tuple(r.facts for r in readings)
     hub_cache = Path(hf_cache) if hf_cache is not None else location.hub_cache

@@ -7,10 +7,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from supplychain.bom.hub import verify_blob
 from supplychain.bom.model import FileRole, ModelFileFacts, WeightStats
 from supplychain.formats.safetensors import SafetensorsError, read_header
 from supplychain.formats.sniff import Format, extension_mismatch, sniff
+from supplychain.model.hfcache import BlobCheck
 from supplychain.model.tree import ModelFile
 
 WEIGHT_FORMATS = frozenset(
@@ -96,9 +96,15 @@ class FileReading:
 
 
 def read_file_facts(
-    file: ModelFile, sha256: str, auto_map_modules: Iterable[str] = ()
+    file: ModelFile,
+    sha256: str,
+    auto_map_modules: Iterable[str] = (),
+    blob: BlobCheck | None = None,
 ) -> FileReading:
-    """Facts about one walked file whose sha256 the hashing engine already computed."""
+    """Facts about one walked file whose sha256 the hashing engine already computed.
+
+    ``blob`` is the Hub cache blob check of the file, when the model is a snapshot.
+    """
     name = file.path.name if file.name == "." else file.name
     fmt = sniff(file.path)
     role = file_role(name, fmt)
@@ -113,7 +119,6 @@ def read_file_facts(
             weights = WeightStats(
                 header.parameter_count, len(header.tensors), tuple(header.dtype_counts.items())
             )
-    blob, verified = verify_blob(file.path, sha256, file.size) if file.via_symlink else (None, None)
     facts = ModelFileFacts(
         name=file.name,
         size=file.size,
@@ -123,8 +128,8 @@ def read_file_facts(
         extension_mismatch=extension_mismatch(name, fmt),
         weights=weights,
         remote_code=role is FileRole.CODE and is_remote_code(file.name, auto_map_modules),
-        hf_blob=blob,
-        blob_verified=verified,
+        hf_blob=blob.blob if blob else None,
+        blob_verified=blob.ok if blob else None,
     )
     return FileReading(facts, problem)
 

@@ -1,26 +1,25 @@
 """Where a local model comes from: Hugging Face cache snapshots, git clones, plain directories.
 
-Everything is read from local files; nothing here touches the network. A Hub
-cache keeps ``models--org--name/snapshots/<revision>/`` with symbolic links into
-``blobs/``, whose names are the sha256 of LFS files (git blob sha1 otherwise),
-so a cached copy can be checked offline. The same cache may also hold the base
-models and datasets a card names, whose own cards then say which licence they have.
+Everything is read from local files; nothing here touches the network. Cache
+snapshots themselves (walking them, checking blobs) are
+:mod:`supplychain.model.hfcache`'s job; this module adds what a BOM needs on
+top: the repository id and revision as an identity, a cache repository
+directory given instead of a snapshot, git clones read without running git,
+and the cards of base models and datasets that the same cache may hold.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from supplychain.errors import InputError
+from supplychain.model.hfcache import HfSnapshot, detect_snapshot
 
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-#: Non-LFS files are small text files; bigger ones are not worth a second read.
-GIT_BLOB_CHECK_LIMIT = 16 << 20
+_REVISION = re.compile(r"^[\w.\-]+$")
 
 
 @dataclass(frozen=True)
@@ -33,8 +32,8 @@ class ModelLocation:
     hub_repo: str | None = None
     revision: str | None = None
     repository_url: str | None = None
-    #: Symbolic links may point anywhere inside this directory (the cache repo).
-    symlink_boundary: Path | None = None
+    #: The cache snapshot the model is (walked with links into its blobs allowed).
+    snapshot: HfSnapshot | None = None
     #: The Hub cache directory holding ``models--*`` and ``datasets--*`` (for lineage lookups).
     hub_cache: Path | None = None
 
@@ -47,21 +46,20 @@ def locate(model: str | os.PathLike[str]) -> ModelLocation:
     if path.is_file():
         return ModelLocation(path, "file")
     resolved = Path(os.path.abspath(path))
-    repo_dir = _cache_repo_dir(resolved)
-    if repo_dir is not None and resolved == repo_dir:
-        resolved = _snapshot_of(repo_dir)
-    if repo_dir is not None:
-        kind, repo_id = _cache_repo_id(repo_dir.name)
-        if kind == "models":
-            return ModelLocation(
-                resolved,
-                "hf-cache",
-                hub_repo=repo_id,
-                revision=resolved.name,
-                symlink_boundary=repo_dir,
-                hub_cache=repo_dir.parent,
-                repository_url=f"https://huggingface.co/{repo_id}",
-            )
+    if _cache_repo_id(resolved.name)[0] and (resolved / "snapshots").is_dir():
+        resolved = _snapshot_of(resolved)
+    snapshot = detect_snapshot(resolved)
+    if snapshot is not None:
+        model_repo = snapshot.repo_type == "model"
+        return ModelLocation(
+            resolved,
+            "hf-cache",
+            hub_repo=snapshot.repo_id if model_repo else None,
+            revision=snapshot.revision,
+            repository_url=f"https://huggingface.co/{snapshot.repo_id}" if model_repo else None,
+            snapshot=snapshot,
+            hub_cache=snapshot.repo_dir.parent,
+        )
     git = _git_info(resolved)
     if git is not None:
         revision, url = git
@@ -69,16 +67,6 @@ def locate(model: str | os.PathLike[str]) -> ModelLocation:
             resolved, "git", hub_repo=_hub_repo_from_url(url), revision=revision, repository_url=url
         )
     return ModelLocation(resolved, "directory")
-
-
-def _cache_repo_dir(path: Path) -> Path | None:
-    """``.../models--org--name`` for a snapshot path inside it (or for the dir itself)."""
-    if _cache_repo_id(path.name)[0] and (path / "snapshots").is_dir():
-        return path
-    parent = path.parent
-    if parent.name == "snapshots" and _cache_repo_id(parent.parent.name)[0]:
-        return parent.parent
-    return None
 
 
 def _cache_repo_id(dir_name: str) -> tuple[str | None, str]:
@@ -91,6 +79,9 @@ def _cache_repo_id(dir_name: str) -> tuple[str | None, str]:
 
 def _snapshot_of(repo_dir: Path, revision: str | None = None) -> Path:
     wanted = revision or _read_ref(repo_dir, "main")
+    if wanted is not None and (not _REVISION.match(wanted) or wanted in (".", "..")):
+        # refs/main is data in a directory anyone may have written; never a path.
+        raise InputError(f"revision {wanted!r} is not a revision name", path=repo_dir)
     if wanted is None:
         snapshots = sorted(p.name for p in (repo_dir / "snapshots").iterdir() if p.is_dir())
         if len(snapshots) != 1:
@@ -127,27 +118,6 @@ def cached_repo(
         return _snapshot_of(repo_dir, revision)
     except InputError:
         return None
-
-
-def verify_blob(link: Path, sha256_hex: str, size: int) -> tuple[str | None, bool | None]:
-    """(blob name, matches) for a cache symlink: sha256 names are compared, git sha1 recomputed."""
-    try:
-        blob = Path(os.readlink(link)).name
-    except OSError:
-        return None, None
-    if _HEX64.match(blob):
-        return blob, blob == sha256_hex
-    if _HEX40.match(blob) and size <= GIT_BLOB_CHECK_LIMIT:
-        return blob, blob == _git_blob_sha1(link, size)
-    return blob, None
-
-
-def _git_blob_sha1(path: Path, size: int) -> str:
-    digest = hashlib.sha1(f"blob {size}\0".encode(), usedforsecurity=False)
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _git_info(root: Path) -> tuple[str | None, str | None] | None:

@@ -1,4 +1,4 @@
-"""Model directories that look like real Hugging Face repositories, built in tmp_path by the tests."""
+"""Model directories that look like real Hugging Face repositories, built in tmp_path."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def sha256(path: Path) -> str:
 
 
 def git_blob_sha1(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's id
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def weights() -> dict[str, np.ndarray]:

@@ -129,7 +129,8 @@ def test_datasets_are_data_components_referenced_by_the_model_card(repo: Path) -
     assert props(tickets, "supplychain:dataset:source") == ["README.md front matter"]
     assert props(data["cais/mmlu"], "supplychain:dataset:role") == ["evaluation"]
     assert props(tickets, "supplychain:license:finding:license.missing") == [
-        "low: no licence is declared for dataset acme/support-tickets; treat it as all rights reserved"
+        "low: no licence is declared for dataset acme/support-tickets; "
+        "treat it as all rights reserved"
     ]
     card = document["metadata"]["component"]["modelCard"]
     assert card["modelParameters"]["datasets"] == [

@@ -59,7 +59,8 @@ def test_model_index_metrics_and_eval_datasets() -> None:
     card = parse_card(
         "---\nmodel-index:\n- name: m\n  results:\n  - task: {type: qa}\n"
         "    dataset: {type: squad, name: SQuAD, split: validation, revision: abc}\n"
-        "    metrics:\n    - {type: f1, value: 88.5, verified: true}\n    - {type: em, value: null}\n---\n"
+        "    metrics:\n    - {type: f1, value: 88.5, verified: true}\n"
+        "    - {type: em, value: null}\n---\n"
     )
     [metric] = card.facts.metrics
     assert (metric.type, metric.value, metric.slice, metric.verified) == (

@@ -81,8 +81,10 @@ def test_show_prints_the_reviewer_summary(run_cli: RunCli, repo: Path, tmp_path:
         "weights       pickle",
         "pytorch_model.bin  CODE-ON-LOAD",
         "modeling_acme.py  REMOTE-CODE",
-        "model: acme-model-license [unknown; commercial use: unknown] (from README.md front matter)",
-        "finetune: meta-llama/Meta-Llama-3-8B  Meta Llama 3 Community License Agreement [vendor-community]",
+        "model: acme-model-license [unknown; commercial use: unknown] "
+        "(from README.md front matter)",
+        "finetune: meta-llama/Meta-Llama-3-8B  "
+        "Meta Llama 3 Community License Agreement [vendor-community]",
         "training     acme/support-tickets  no licence  https://huggingface.co/datasets/acme/support-tickets",
         "MEDIUM   format.code-execution-capable  pytorch_model.bin:",
         "integrity        2/3",

@@ -1,4 +1,4 @@
-"""Scanner findings through the ScanReport seam, and how they render as CycloneDX vulnerabilities."""
+"""Scanner findings through the ScanReport seam, rendered as CycloneDX vulnerabilities."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from supplychain.bom import inspect_bom, write_cyclonedx, build_bom
+from supplychain.bom import build_bom, inspect_bom, write_cyclonedx
 from supplychain.bom.html import render_html
 from tests.bom.repos import CARD, hf_cache_repo, hf_repo, repo_files
 

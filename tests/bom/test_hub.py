@@ -52,7 +52,14 @@ def test_the_cache_repo_directory_resolves_refs_main(hub: Path) -> None:
     location = locate(hub / "models--acme--acme-chat")
     assert location.root == snapshot(hub)
     assert location.revision == REVISION
-    assert location.symlink_boundary == hub / "models--acme--acme-chat"
+    assert location.snapshot is not None
+    assert location.snapshot.repo_dir == hub / "models--acme--acme-chat"
+
+
+def test_a_refs_main_that_is_a_path_is_refused(hub: Path) -> None:
+    (hub / "models--acme--acme-chat" / "refs" / "main").write_text("../../../../etc")
+    with pytest.raises(InputError, match="is not a revision name"):
+        locate(hub / "models--acme--acme-chat")
 
 
 def test_every_cached_file_matches_its_blob_name(hub: Path) -> None:
@@ -85,7 +92,7 @@ def test_a_link_out_of_the_cache_repo_is_refused(hub: Path, tmp_path: Path) -> N
     outside.write_bytes(b"x")
     (snapshot(hub) / "evil.bin").symlink_to(outside)
 
-    with pytest.raises(InputError, match="points outside the model"):
+    with pytest.raises(InputError, match="points outside"):
         build_bom(snapshot(hub))
 
 

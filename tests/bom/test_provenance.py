@@ -45,7 +45,11 @@ training:
   hyperparameters: {learning_rate: 0.0002, epochs: 3, lora_r: 16, bf16: true, scheduler: cosine}
   hardware: 8 x A100 80GB
   energy:
-    - {activity: fine-tuning, kwh: 412.5, provider: Acme Cloud, source: hydropower, co2_tco2eq: 0.01}
+    - activity: fine-tuning
+      kwh: 412.5
+      provider: Acme Cloud
+      source: hydropower
+      co2_tco2eq: 0.01
 conversions:
   - source: {name: pytorch_model.bin, sha256: "%(src)s"}
     output: {name: model.safetensors, sha256: "%(out)s"}
@@ -106,9 +110,9 @@ def test_yaml_and_json_forms_parse_the_same(repo: Path, tmp_path: Path) -> None:
             "/datasets/0/roles/0: 'pretraining' is not one of",
         ),
         (
-            "provenance_version: 1\nconversions:\n  - source: {name: ../x, sha256: '%s'}\n"
-            "    output: {name: b, sha256: '%s'}\n    tool: {name: t, version: '1'}\n"
-            % ("a" * 64, "b" * 64),
+            "provenance_version: 1\nconversions:\n"
+            f"  - source: {{name: ../x, sha256: '{'a' * 64}'}}\n"
+            f"    output: {{name: b, sha256: '{'b' * 64}'}}\n    tool: {{name: t, version: '1'}}\n",
             "conversions: source unsafe resource name '../x'",
         ),
         ("[1, 2", "not valid YAML"),
