@@ -115,7 +115,7 @@ def build_bom(
         card.datasets, card.eval_datasets, declared.datasets if declared else (), hub_cache
     )
     licenses, license_problems = _model_licenses(card, declared)
-    conversions = _conversions(declared, digests)
+    conversions = _conversions(declared, {f.name: f.sha256 for f in files})
     findings = derive_findings(files, card.facts, conversions, scan, _problems(readings, card))
     if scan is not None:
         findings = from_scan(scan) + findings

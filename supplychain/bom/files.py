@@ -11,7 +11,7 @@ from supplychain.bom.model import FileRole, ModelFileFacts, WeightStats
 from supplychain.formats.safetensors import SafetensorsError, read_header
 from supplychain.formats.sniff import Format, extension_mismatch, sniff
 from supplychain.model.hfcache import BlobCheck
-from supplychain.model.tree import ModelFile
+from supplychain.model.tree import SINGLE_FILE_NAME, ModelFile
 
 WEIGHT_FORMATS = frozenset(
     {
@@ -105,7 +105,8 @@ def read_file_facts(
 
     ``blob`` is the Hub cache blob check of the file, when the model is a snapshot.
     """
-    name = file.path.name if file.name == "." else file.name
+    # A single-file model's OMS resource is named "."; the BOM names the file.
+    name = file.path.name if file.name == SINGLE_FILE_NAME else file.name
     fmt = sniff(file.path)
     role = file_role(name, fmt)
     weights = None
@@ -120,14 +121,14 @@ def read_file_facts(
                 header.parameter_count, len(header.tensors), tuple(header.dtype_counts.items())
             )
     facts = ModelFileFacts(
-        name=file.name,
+        name=name,
         size=file.size,
         sha256=sha256,
         format=fmt,
         role=role,
         extension_mismatch=extension_mismatch(name, fmt),
         weights=weights,
-        remote_code=role is FileRole.CODE and is_remote_code(file.name, auto_map_modules),
+        remote_code=role is FileRole.CODE and is_remote_code(name, auto_map_modules),
         hf_blob=blob.blob if blob else None,
         blob_verified=blob.ok if blob else None,
     )

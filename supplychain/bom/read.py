@@ -174,6 +174,13 @@ def view(document: Mapping[str, Any]) -> BomView:
     components = [_dict(c) for c in _list(document.get("components"))]
     files = [_file(c) for c in _list(model.get("components")) if _dict(c).get("type") == "file"]
     files += [_file(c) for c in components if c.get("type") == "file"]
+    if not files:
+        # Other generators list model artifacts as top-level ML components with hashes.
+        files = [
+            _file(c)
+            for c in components
+            if c.get("type") == "machine-learning-model" and c.get("hashes")
+        ]
     card = _dict(model.get("modelCard"))
     return BomView(
         spec_version=str(document.get("specVersion")),

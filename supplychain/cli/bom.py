@@ -169,9 +169,9 @@ def create_command(
     licences = ", ".join(lic.label for lic in bom.licenses) or "no licence"
     info(
         f"{'wrote ' + str(output) if output else 'BOM'}: CycloneDX {spec_version}, "
-        f"{len(bom.files)} files ({human_bytes(sum(f.size for f in bom.files))}), {licences}, "
+        f"{len(bom.files)} file(s) ({human_bytes(sum(f.size for f in bom.files))}), {licences}, "
         f"openness {bom.openness.openness.value}, "
-        f"{len(bom.findings) + len(bom.license_findings)} findings ({serious} high or critical)"
+        f"{len(bom.findings) + len(bom.license_findings)} finding(s), {serious} high or critical"
     )
 
 

@@ -291,6 +291,19 @@ def test_model_sig_is_an_attestation_reference_not_a_weight(tmp_path: Path) -> N
     assert root in attestation["comment"]
 
 
+def test_a_single_file_is_a_model_named_after_the_file(tmp_path: Path) -> None:
+    repo = hf_repo(tmp_path / "m", pickle_weights=False, remote_code=False)
+    document = bom_document(repo / "model.safetensors")
+    model = document["metadata"]["component"]
+
+    assert model["name"] == "model.safetensors"
+    [component] = model["components"]
+    assert component["name"] == "model.safetensors"  # not the OMS resource name "."
+    assert component["hashes"][0]["content"] == sha256(repo / "model.safetensors")
+    root = hash_model(repo / "model.safetensors").root_digest_hex
+    assert props(model, "supplychain:oms:root-digest") == [f"sha256:{root}"]
+
+
 def test_licence_class_of_the_resolved_model_licence(repo: Path) -> None:
     bom = build_bom(repo)
     assert [lic.license_class for lic in bom.licenses] == [LicenseClass.UNKNOWN]

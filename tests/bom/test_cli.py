@@ -27,11 +27,44 @@ def test_bom_model_writes_a_valid_file_and_summarises_on_stderr(
 
     assert result.exit_code == 0, result
     assert result.stdout == ""
-    assert f"wrote {out}: CycloneDX 1.7, 6 files" in result.stderr
+    assert f"wrote {out}: CycloneDX 1.7, 6 file(s)" in result.stderr
     assert "openness undetermined" in result.stderr
     document = json.loads(out.read_text())
     assert document["specVersion"] == "1.7"
     assert library_strict_errors(document) is None
+
+
+def test_bom_never_touches_the_network(
+    run_cli: RunCli, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("supplychain bom opened a network connection")
+
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("torch==2.13.0\n")
+    provenance = tmp_path / "p.yaml"
+    provenance.write_text("provenance_version: 1\ndatasets: [{name: acme/x, license: mit}]\n")
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+    result = run_cli(
+        "bom",
+        repo,
+        "-o",
+        tmp_path / "b.json",
+        "--provenance",
+        provenance,
+        "--requirements",
+        requirements,
+        "--installed",
+        "--spec-version",
+        "1.7",
+    )
+
+    assert result.exit_code == 0, result
+    assert run_cli("bom", "show", tmp_path / "b.json").exit_code == 0
 
 
 def test_bom_create_to_stdout_is_reproducible(run_cli: RunCli, repo: Path) -> None:
@@ -179,6 +212,34 @@ def test_diff_round_trip_detects_licence_weights_and_dataset_changes(
     } <= changes
     # The README changed too, and nothing else did.
     assert {c[2] for c in changes if c[0] == "file"} == {"README.md", "model.safetensors"}
+
+
+def test_show_reads_boms_from_other_generators(run_cli: RunCli, tmp_path: Path) -> None:
+    # The shape aisbom-cli 1.7 writes: model artifacts as top-level ML components.
+    foreign = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "components": [
+            {
+                "type": "machine-learning-model",
+                "name": "model.safetensors",
+                "bom-ref": "a",
+                "hashes": [{"alg": "SHA-256", "content": "ab" * 32}],
+            }
+        ],
+    }
+    path = tmp_path / "foreign.json"
+    path.write_text(json.dumps(foreign))
+
+    result = run_cli("bom", "show", path, "--json")
+
+    assert result.exit_code == 0, result
+    summary = json.loads(result.stdout)
+    assert [(f["name"], f["sha256"]) for f in summary["files"]] == [
+        ("model.safetensors", "ab" * 32)
+    ]
+    assert summary["openness"]["class"] is None
 
 
 def test_diff_of_identical_boms_exits_0(run_cli: RunCli, repo: Path, tmp_path: Path) -> None:

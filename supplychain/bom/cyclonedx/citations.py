@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from supplychain.bom.card import CARD_SOURCE
+from supplychain.bom.cyclonedx.common import TOOL_REF
 from supplychain.bom.model import AiBom, FileRole
-
-TOOL_REF = "tool:supplychain"
 
 
 def citations(bom: AiBom, document: dict[str, Any], timestamp: str) -> list[dict[str, Any]]:

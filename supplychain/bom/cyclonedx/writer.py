@@ -1,76 +1,29 @@
-"""Render :class:`~supplychain.bom.model.AiBom` facts as CycloneDX 1.6 or 1.7 JSON.
-
-Written directly from the typed facts rather than through cyclonedx-python-lib's
-object model: the library cannot express ``modelCard``, ``data`` or
-``formulation`` (everyone injects them after serialising), and building its
-objects costs about a second per 2,000 files. The official schemas, bundled
-with that library, are still the gate: :mod:`supplychain.bom.validate` rejects
-anything they refuse before a byte is written.
-
-Where CycloneDX has no field for a fact, it goes in ``properties``: the
-``cdx:ai-ml:*`` names of the CycloneDX property taxonomy where one exists, our
-``supplychain:*`` names otherwise. Scanner and integrity findings are
-``vulnerabilities`` (rated, CWE-linked, and pointing at the affected file's
-bom-ref, so policy engines and Dependency-Track can act on them); licence
-findings are properties on the component they concern, since CycloneDX has no
-licence-compliance construct short of ``declarations``.
-"""
+"""The CycloneDX document: metadata, the model with its files and lineage, data, libraries,
+dependencies and findings; the model card and formulation come from their own modules."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
-from typing import Any
-
 from supplychain._version import __version__
-from supplychain.bom.model import (
-    AiBom,
-    Ancestor,
-    Conversion,
-    ConversionStatus,
-    Dataset,
-    Finding,
-    Library,
-    ModelFileFacts,
+from supplychain.bom.cyclonedx.common import (
+    HOMEPAGE,
+    MODEL_REF,
+    NS,
+    TOOL_REF,
+    Json,
+    Properties,
+    dataset_ref,
+    file_ref,
+    iri,
+    library_ref,
+    license_finding_props,
+    license_json,
+    lineage_note,
+    prop,
 )
-from supplychain.licenses import LicenseFinding, ResolvedLicense
-
-TOOL_REF = "tool:supplychain"
-MODEL_REF = "model"
-FORMULA_REF = "formula"
-TRAINING_REF = "workflow:training"
-TRAINING_CODE_REF = "training-code"
-HOMEPAGE = "https://github.com/supplychain-dev/supplychain"
-NS = "supplychain"
-
-Properties = list[dict[str, str]]
-Json = dict[str, Any]
-
-#: What a CycloneDX iri-reference can hold (no whitespace or characters RFC 3987 forbids).
-_IRI = re.compile(r'^[^\s<>"{}|\\^`\x00-\x1f\x7f]+$')
-
-
-def file_ref(name: str) -> str:
-    return f"file:{name}"
-
-
-def dataset_ref(name: str) -> str:
-    return f"dataset:{name}"
-
-
-def library_ref(library: Library) -> str:
-    return library.purl
-
-
-def iri(value: str | None) -> str | None:
-    """``value`` if it can go in a CycloneDX URL field, else None."""
-    return value if value and _IRI.match(value) else None
-
-
-def prop(name: str, value: object) -> dict[str, str]:
-    if isinstance(value, bool):
-        value = "true" if value else "false"
-    return {"name": name, "value": str(value)}
+from supplychain.bom.cyclonedx.formulation import conversion_source
+from supplychain.bom.cyclonedx.formulation import formula as formula_json
+from supplychain.bom.cyclonedx.modelcard import model_card
+from supplychain.bom.model import AiBom, Ancestor, Dataset, Finding, Library, ModelFileFacts
 
 
 class CycloneDxWriter:
@@ -114,11 +67,11 @@ class CycloneDxWriter:
             document["vulnerabilities"] = [
                 self._finding(i, f) for i, f in enumerate(bom.findings, 1)
             ]
-        formula = self._formula()
+        formula = formula_json(self.bom, self.ancestor_ref)
         if formula:
             document["formulation"] = [formula]
         if self.spec_version != "1.6":
-            from supplychain.bom.citations import citations
+            from supplychain.bom.cyclonedx.citations import citations  # 1.7 only
 
             cited = citations(bom, document, timestamp)
             if cited:
@@ -166,7 +119,7 @@ class CycloneDxWriter:
         if bom.card.description:
             model["description"] = bom.card.description
         if bom.licenses:
-            model["licenses"] = [self._license(lic) for lic in bom.licenses]
+            model["licenses"] = [license_json(lic) for lic in bom.licenses]
         if identity.purl:
             model["purl"] = identity.purl
         references = self._model_references()
@@ -180,9 +133,9 @@ class CycloneDxWriter:
         if bom.ancestors:
             model["pedigree"] = {
                 "ancestors": [self._ancestor(a) for a in bom.ancestors],
-                "notes": "; ".join(_lineage_note(a) for a in bom.ancestors),
+                "notes": "; ".join(lineage_note(a) for a in bom.ancestors),
             }
-        card = self._model_card()
+        card = model_card(self.bom)
         if card:
             model["modelCard"] = card
         return model
@@ -247,9 +200,7 @@ class CycloneDxWriter:
         props += [prop(f"{NS}:oms:ignore-path", p) for p in bom.oms.ignore_paths]
         props.append(prop(f"{NS}:openness:class", bom.openness.openness.value))
         props += [prop(f"{NS}:openness:evidence", e) for e in bom.openness.evidence]
-        props += _license_finding_props(
-            f for f in bom.license_findings if f.subject_kind == "model"
-        )
+        props += license_finding_props(f for f in bom.license_findings if f.subject_kind == "model")
         return props
 
     def _file(self, file: ModelFileFacts) -> Json:
@@ -282,40 +233,13 @@ class CycloneDxWriter:
         sources = [c for c in self.bom.conversions if c.output_name == file.name]
         if sources:
             component["pedigree"] = {
-                "ancestors": [_conversion_source(c, with_ref=False) for c in sources],
+                "ancestors": [conversion_source(c, with_ref=False) for c in sources],
                 "notes": "; ".join(
                     f"converted from {c.source_name} by {c.tool_name} {c.tool_version}"
                     for c in sources
                 ),
             }
         return component
-
-    def _license(self, lic: ResolvedLicense) -> Json:
-        inner: Json = {"id": lic.spdx} if lic.spdx else {"name": lic.name}
-        url = iri(lic.url)
-        if url:
-            inner["url"] = url
-        # CycloneDX: "declared" by the publisher, "concluded" by analysis (ours).
-        inner["acknowledgement"] = "concluded" if lic.declared.inferred else "declared"
-        props = [
-            prop(f"{NS}:license:identifier", lic.identifier),
-            prop(f"{NS}:license:class", lic.license_class.value),
-            prop(f"{NS}:license:commercial-use", lic.commercial_use.value),
-            prop(
-                f"{NS}:license:redistribution",
-                lic.entry.redistribution.value if lic.entry else "unknown",
-            ),
-            prop(f"{NS}:license:osi-approved", lic.osi_approved),
-        ]
-        if lic.declared.identifier:
-            props.append(prop(f"{NS}:license:declared-as", lic.declared.identifier))
-        if lic.declared.source:
-            props.append(prop(f"{NS}:license:source", lic.declared.source))
-        if lic.url and not url:
-            props.append(prop(f"{NS}:license:link", lic.url))
-        props += [prop(f"{NS}:license:restriction", r) for r in lic.restrictions]
-        inner["properties"] = props
-        return {"license": inner}
 
     # --- lineage, data, libraries ---------------------------------------------------------------
 
@@ -331,7 +255,7 @@ class CycloneDxWriter:
         if ancestor.sha256:
             component["hashes"] = [{"alg": "SHA-256", "content": ancestor.sha256}]
         if ancestor.licenses:
-            component["licenses"] = [self._license(lic) for lic in ancestor.licenses]
+            component["licenses"] = [license_json(lic) for lic in ancestor.licenses]
         component["purl"] = ancestor.purl
         component["externalReferences"] = [
             {"type": "website", "url": f"https://huggingface.co/{ancestor.repo_id}"}
@@ -340,7 +264,7 @@ class CycloneDxWriter:
         if ancestor.relation:
             props.append(prop(f"{NS}:lineage:relation", ancestor.relation))
         props.append(prop(f"{NS}:lineage:source", ancestor.source))
-        props += _license_finding_props(
+        props += license_finding_props(
             f
             for f in self.bom.license_findings
             if f.subject_kind == "ancestor" and f.subject == ancestor.repo_id
@@ -349,7 +273,7 @@ class CycloneDxWriter:
         if ancestor.ancestors:
             component["pedigree"] = {
                 "ancestors": [self._ancestor(a) for a in ancestor.ancestors],
-                "notes": "; ".join(_lineage_note(a) for a in ancestor.ancestors),
+                "notes": "; ".join(lineage_note(a) for a in ancestor.ancestors),
             }
         return component
 
@@ -366,7 +290,7 @@ class CycloneDxWriter:
         if dataset.hashes:
             component["hashes"] = [{"alg": alg, "content": value} for alg, value in dataset.hashes]
         if dataset.licenses:
-            component["licenses"] = [self._license(lic) for lic in dataset.licenses]
+            component["licenses"] = [license_json(lic) for lic in dataset.licenses]
         url = iri(dataset.url)
         if url:
             component["externalReferences"] = [{"type": "distribution", "url": url}]
@@ -397,7 +321,7 @@ class CycloneDxWriter:
             props.append(prop(f"{NS}:dataset:collected-from", dataset.collected_from))
         if dataset.collected_to:
             props.append(prop(f"{NS}:dataset:collected-to", dataset.collected_to))
-        props += _license_finding_props(
+        props += license_finding_props(
             f
             for f in self.bom.license_findings
             if f.subject_kind == "dataset" and f.subject == dataset.name
@@ -474,265 +398,3 @@ class CycloneDxWriter:
 
     def _has_file(self, name: str) -> bool:
         return any(f.name == name for f in self.bom.files)
-
-    # --- model card -----------------------------------------------------------------------------
-
-    def _model_card(self) -> Json:
-        bom, card = self.bom, self.bom.card
-        parameters: Json = {}
-        if bom.training and bom.training.approach:
-            parameters["approach"] = {"type": bom.training.approach}
-        for key, value in (
-            ("task", card.task),
-            ("architectureFamily", card.architecture_family),
-            ("modelArchitecture", card.architecture),
-        ):
-            if value:
-                parameters[key] = value
-        if bom.datasets:
-            parameters["datasets"] = [{"ref": dataset_ref(d.name)} for d in bom.datasets]
-        result: Json = {}
-        if parameters:
-            result["modelParameters"] = parameters
-        if card.metrics:
-            metrics = []
-            for metric in card.metrics:
-                entry = {"type": metric.type, "value": metric.value}
-                if metric.slice:
-                    entry["slice"] = metric.slice
-                metrics.append(entry)
-            result["quantitativeAnalysis"] = {"performanceMetrics": metrics}
-        considerations = self._considerations()
-        if considerations:
-            result["considerations"] = considerations
-        props = [prop(f"{NS}:card:out-of-scope-use", text) for text in card.out_of_scope]
-        if card.gated:
-            props.append(prop(f"{NS}:card:gated", True))
-            if card.gating_prompt:
-                props.append(prop(f"{NS}:card:gating-prompt", card.gating_prompt))
-        if props:
-            result["properties"] = props
-        if result:
-            result = {"bom-ref": "model-card", **result}
-        return result
-
-    def _considerations(self) -> Json:
-        card = self.bom.card
-        result: Json = {}
-        if card.use_cases:
-            result["useCases"] = list(card.use_cases)
-        if card.limitations:
-            result["technicalLimitations"] = list(card.limitations)
-        if card.ethical:
-            result["ethicalConsiderations"] = [{"name": text} for text in card.ethical]
-        environment: Json = {}
-        energy = self.bom.training.energy if self.bom.training else ()
-        if energy:
-            environment["energyConsumptions"] = [
-                {
-                    "activity": e.activity,
-                    "energyProviders": [
-                        {
-                            "organization": {"name": e.provider},
-                            "energySource": e.energy_source,
-                            "energyProvided": {"value": e.kwh, "unit": "kWh"},
-                        }
-                    ],
-                    "activityEnergyCost": {"value": e.kwh, "unit": "kWh"},
-                    **(
-                        {"co2CostEquivalent": {"value": e.co2_tco2eq, "unit": "tCO2eq"}}
-                        if e.co2_tco2eq is not None
-                        else {}
-                    ),
-                }
-                for e in energy
-            ]
-        emissions = card.emissions
-        if emissions is not None:
-            props = [prop(f"{NS}:co2:emissions-tco2eq", f"{emissions.tco2eq:.9g}")]
-            for key, value in (
-                ("source", emissions.source),
-                ("training-type", emissions.training_type),
-                ("geographical-location", emissions.geographical_location),
-                ("hardware-used", emissions.hardware_used),
-            ):
-                if value:
-                    props.append(prop(f"{NS}:co2:{key}", value))
-            environment["properties"] = props
-        if environment:
-            result["environmentalConsiderations"] = environment
-        return result
-
-    # --- formulation ----------------------------------------------------------------------------
-
-    def _formula(self) -> Json:
-        components: list[Json] = []
-        workflows: list[Json] = []
-        training = self.bom.training
-        if training is not None:
-            if training.code_repository:
-                components.append(self._training_code())
-            workflows.append(self._training_workflow())
-        evaluation = [d for d in self.bom.datasets if {"evaluation", "validation"} & set(d.roles)]
-        if evaluation:
-            workflows.append(_evaluation_workflow(evaluation))
-        tools: dict[tuple[str, str], str] = {}
-        for index, conversion in enumerate(self.bom.conversions, 1):
-            key = (conversion.tool_name, conversion.tool_version)
-            if key not in tools:
-                tools[key] = f"tool:conversion:{len(tools) + 1}"
-                components.append(
-                    {
-                        "bom-ref": tools[key],
-                        "type": "application",
-                        "name": key[0],
-                        "version": key[1],
-                    }
-                )
-            components.append(_conversion_source(conversion, with_ref=True, index=index))
-            workflows.append(_conversion_workflow(index, conversion, tools[key]))
-        if not workflows:
-            return {}
-        formula: Json = {"bom-ref": FORMULA_REF}
-        if components:
-            formula["components"] = components
-        formula["workflows"] = workflows
-        return formula
-
-    def _training_code(self) -> Json:
-        training = self.bom.training
-        assert training is not None and training.code_repository
-        component: Json = {
-            "bom-ref": TRAINING_CODE_REF,
-            "type": "application",
-            "name": training.code_repository.rstrip("/").rsplit("/", 1)[-1] or "training code",
-        }
-        if training.code_commit:
-            component["version"] = training.code_commit
-        if training.code_licenses:
-            component["licenses"] = [self._license(lic) for lic in training.code_licenses]
-        component["externalReferences"] = [
-            {
-                "type": "vcs",
-                "url": training.code_repository,
-                **({"comment": f"commit {training.code_commit}"} if training.code_commit else {}),
-            }
-        ]
-        return component
-
-    def _training_workflow(self) -> Json:
-        training = self.bom.training
-        assert training is not None
-        inputs: list[Json] = [
-            {"resource": {"ref": dataset_ref(d.name)}}
-            for d in self.bom.datasets
-            if {"training", "fine-tuning"} & set(d.roles)
-        ]
-        inputs += [{"resource": {"ref": self.ancestor_ref(a)}} for a in self.bom.ancestors]
-        if training.hyperparameters:
-            inputs.append(
-                {
-                    "parameters": [
-                        {"name": name, "value": value, "dataType": data_type}
-                        for name, value, data_type in training.hyperparameters
-                    ]
-                }
-            )
-        workflow: Json = {
-            "bom-ref": TRAINING_REF,
-            "uid": "training",
-            "name": "training",
-            "taskTypes": ["build"],
-        }
-        if training.description:
-            workflow["description"] = training.description
-        if training.code_repository:
-            workflow["resourceReferences"] = [{"ref": TRAINING_CODE_REF}]
-        if inputs:
-            workflow["inputs"] = inputs
-        workflow["outputs"] = [{"type": "artifact", "resource": {"ref": MODEL_REF}}]
-        if training.started:
-            workflow["timeStart"] = as_date_time(training.started)
-        if training.ended:
-            workflow["timeEnd"] = as_date_time(training.ended, end=True)
-        props = [prop(f"{NS}:workflow:activity", "training")]
-        for key, value in (
-            ("method", training.method),
-            ("approach", training.approach),
-            ("hardware", training.hardware),
-        ):
-            if value:
-                props.append(prop(f"{NS}:training:{key}", value))
-        workflow["properties"] = props
-        return workflow
-
-
-def _evaluation_workflow(datasets: Sequence[Dataset]) -> Json:
-    return {
-        "bom-ref": "workflow:evaluation",
-        "uid": "evaluation",
-        "name": "evaluation",
-        "taskTypes": ["test"],
-        "inputs": [{"resource": {"ref": MODEL_REF}}]
-        + [{"resource": {"ref": dataset_ref(d.name)}} for d in datasets],
-        "properties": [prop(f"{NS}:workflow:activity", "evaluation")],
-    }
-
-
-def _conversion_source(conversion: Conversion, *, with_ref: bool, index: int = 0) -> Json:
-    component: Json = {"type": "file", "name": conversion.source_name}
-    if with_ref:
-        component = {"bom-ref": f"conversion-source:{index}", **component}
-    component["hashes"] = [{"alg": "SHA-256", "content": conversion.source_sha256}]
-    return component
-
-
-def _conversion_workflow(index: int, conversion: Conversion, tool_ref: str) -> Json:
-    step: Json = {"name": "convert"}
-    if conversion.command:
-        step["commands"] = [{"executed": conversion.command}]
-    workflow: Json = {
-        "bom-ref": f"workflow:conversion:{index}",
-        "uid": f"conversion-{index}",
-        "name": f"convert {conversion.source_name} to {conversion.output_name}",
-        "resourceReferences": [{"ref": tool_ref}],
-        "taskTypes": ["build"],
-        "steps": [step],
-        "inputs": [{"resource": {"ref": f"conversion-source:{index}"}}],
-    }
-    if conversion.status is not ConversionStatus.MISSING:
-        workflow["outputs"] = [
-            {"type": "artifact", "resource": {"ref": file_ref(conversion.output_name)}}
-        ]
-    if conversion.timestamp:
-        workflow["timeEnd"] = conversion.timestamp
-    workflow["properties"] = [
-        prop(f"{NS}:workflow:activity", "conversion"),
-        prop(f"{NS}:conversion:tool", f"{conversion.tool_name} {conversion.tool_version}"),
-        prop(f"{NS}:conversion:output-sha256", conversion.output_sha256),
-        prop(f"{NS}:conversion:status", conversion.status.value),
-    ]
-    return workflow
-
-
-def _lineage_note(ancestor: Ancestor) -> str:
-    relation = {
-        "finetune": "fine-tuned from",
-        "adapter": "adapter of",
-        "quantized": "quantized from",
-        "merge": "merged from",
-    }.get(ancestor.relation or "", "derived from")
-    return f"{relation} {ancestor.repo_id}" + (f"@{ancestor.revision}" if ancestor.revision else "")
-
-
-def _license_finding_props(findings: Iterable[LicenseFinding]) -> Properties:
-    return [
-        prop(f"{NS}:license:finding:{f.rule}", f"{f.severity.value}: {f.message}") for f in findings
-    ]
-
-
-def as_date_time(value: str, *, end: bool = False) -> str:
-    """A date (``2024-05-01``) as the date-time CycloneDX requires; date-times pass unchanged."""
-    if "T" in value:
-        return value
-    return f"{value}T23:59:59Z" if end else f"{value}T00:00:00Z"
