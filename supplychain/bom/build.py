@@ -23,9 +23,9 @@ from supplychain.bom.model import (
     ConversionStatus,
     Dataset,
     FileRole,
+    Finding,
     Identity,
     Library,
-    ModelFileFacts,
     OmsDigest,
     ScanInfo,
     SignatureRef,
@@ -325,7 +325,7 @@ def _libraries(
     return tuple(found[k] for k in sorted(found))
 
 
-def _sorted(findings: Iterable[ModelFileFacts | Any]) -> tuple[Any, ...]:
+def _sorted(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     """Worst first, then by file and rule, so the BOM lists them in a stable order."""
     return tuple(
         sorted(findings, key=lambda f: (-f.severity.rank, f.file or "", f.rule_id, f.message))

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from supplychain.bom.model import FileRole, ModelFileFacts, WeightStats
+from supplychain.errors import ModelTreeError
 from supplychain.formats.safetensors import SafetensorsError, read_header
 from supplychain.formats.sniff import Format, extension_mismatch, sniff
 from supplychain.model.hfcache import BlobCheck
@@ -107,7 +108,10 @@ def read_file_facts(
     """
     # A single-file model's OMS resource is named "."; the BOM names the file.
     name = file.path.name if file.name == SINGLE_FILE_NAME else file.name
-    fmt = sniff(file.path)
+    try:
+        fmt = sniff(file.path)
+    except OSError as exc:
+        raise ModelTreeError(f"cannot read the file: {exc.strerror}", path=file.path) from None
     role = file_role(name, fmt)
     weights = None
     problem = None
