@@ -22,11 +22,14 @@ _PUBLIC: dict[str, str] = {
     "verify": "supplychain.signing",
     "SignResult": "supplychain.signing",
     "VerifyResult": "supplychain.signing",
+    "build_bom": "supplychain.bom",
+    "write_cyclonedx": "supplychain.bom",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]
 
 if TYPE_CHECKING:  # names re-exported lazily through __getattr__
+    from supplychain.bom import build_bom, write_cyclonedx  # noqa: F401
     from supplychain.errors import SupplychainError  # noqa: F401
     from supplychain.hashing import HashResult, hash_model  # noqa: F401
     from supplychain.model.tree import ModelTree, walk_model  # noqa: F401

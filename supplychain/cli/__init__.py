@@ -20,6 +20,7 @@ from supplychain.errors import ExitCode, SupplychainError
 
 #: command name -> (module, attribute); one line per command.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "bom": ("supplychain.cli.bom", "bom_command"),
     "demo": ("supplychain.cli.demo", "demo_command"),
     "digest": ("supplychain.cli.hash", "digest_command"),
     "hash": ("supplychain.cli.hash", "hash_command"),
@@ -54,6 +55,7 @@ Examples:
   supplychain digest ./my-model          sha256:<root digest> (as model-signing's `digest`)
   supplychain sign ./my-model --key k.key        write an OMS signature (model.sig)
   supplychain verify ./my-model -s model.sig --public-key k.pub
+  supplychain bom ./my-model -o bom.json AI-BOM (CycloneDX ML-BOM) of files, data, lineage, licences
 
 Exit codes: 0 success, 1 a check failed, 2 usage or input error, 70 internal error.
 Run `supplychain COMMAND --help` for a command's options and exit codes.""",
