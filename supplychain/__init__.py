@@ -18,6 +18,10 @@ _PUBLIC: dict[str, str] = {
     "walk_model": "supplychain.model.tree",
     "ModelTree": "supplychain.model.tree",
     "SupplychainError": "supplychain.errors",
+    "sign": "supplychain.signing",
+    "verify": "supplychain.signing",
+    "SignResult": "supplychain.signing",
+    "VerifyResult": "supplychain.signing",
     "build_bom": "supplychain.bom",
     "write_cyclonedx": "supplychain.bom",
 }
@@ -29,6 +33,7 @@ if TYPE_CHECKING:  # names re-exported lazily through __getattr__
     from supplychain.errors import SupplychainError  # noqa: F401
     from supplychain.hashing import HashResult, hash_model  # noqa: F401
     from supplychain.model.tree import ModelTree, walk_model  # noqa: F401
+    from supplychain.signing import SignResult, VerifyResult, sign, verify  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

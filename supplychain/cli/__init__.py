@@ -24,6 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("supplychain.cli.demo", "demo_command"),
     "digest": ("supplychain.cli.hash", "digest_command"),
     "hash": ("supplychain.cli.hash", "hash_command"),
+    "keygen": ("supplychain.cli.signing", "keygen_command"),
+    "sign": ("supplychain.cli.signing", "sign_command"),
+    "verify": ("supplychain.cli.signing", "verify_command"),
 }
 
 
@@ -50,6 +53,8 @@ Examples:
   supplychain demo                       run every step on a bundled example
   supplychain hash ./my-model            per-file digests and the OMS root digest
   supplychain digest ./my-model          sha256:<root digest> (as model-signing's `digest`)
+  supplychain sign ./my-model --key k.key        write an OMS signature (model.sig)
+  supplychain verify ./my-model -s model.sig --public-key k.pub
   supplychain bom ./my-model -o bom.json AI-BOM (CycloneDX ML-BOM) of files, data, lineage, licences
 
 Exit codes: 0 success, 1 a check failed, 2 usage or input error, 70 internal error.

@@ -35,9 +35,14 @@ Step = Callable[[DemoContext], StepReport]
 
 def steps() -> list[Step]:
     """The demo's steps, in order (imported lazily so each step pays for its own imports)."""
-    from supplychain.demo import bom_step, hash_step, model
+    from supplychain.demo import bom_step, hash_step, model, sign_step
 
-    return [model.write_example, hash_step.hash_example, bom_step.bom_example]
+    return [
+        model.write_example,
+        hash_step.hash_example,
+        sign_step.sign_and_tamper,
+        bom_step.bom_example,
+    ]
 
 
 def run(workdir: Path) -> Iterator[StepReport]:
