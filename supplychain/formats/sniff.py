@@ -44,6 +44,7 @@ class Format(str, enum.Enum):
     ZSTD = "zstd"
     LZ4 = "lz4"
     ZLIB = "zlib"
+    LZMA = "lzma"
     SEVEN_ZIP = "7z"
     JSON = "json"
     TEXT = "text"
@@ -66,7 +67,7 @@ _CODE_CAPABLE = frozenset({
 })
 _ARCHIVES = frozenset({
     Format.ZIP, Format.TAR, Format.GZIP, Format.BZIP2, Format.XZ, Format.ZSTD, Format.LZ4,
-    Format.ZLIB, Format.SEVEN_ZIP,
+    Format.ZLIB, Format.LZMA, Format.SEVEN_ZIP,
 })
 
 #: Extensions and the formats a file with that extension may legitimately have.
@@ -82,7 +83,7 @@ _EXPECTED: dict[str, frozenset[Format]] = {
     ".pkl": frozenset({Format.PICKLE}),
     ".pickle": frozenset({Format.PICKLE}),
     ".joblib": frozenset({Format.PICKLE, Format.ZLIB, Format.GZIP, Format.BZIP2, Format.XZ,
-                          Format.LZ4}),
+                          Format.LZ4, Format.LZMA}),
     ".npy": frozenset({Format.NUMPY}),
     ".npz": frozenset({Format.NUMPY_ZIP, Format.ZIP}),
     ".gguf": frozenset({Format.GGUF}),
@@ -143,6 +144,8 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.BZIP2
     if head.startswith(b"\xfd7zXZ\x00"):
         return Format.XZ
+    if head.startswith(b"]\x00\x00") and len(head) >= 13 and head[0] < 225:
+        return Format.LZMA
     if head.startswith(b"\x28\xb5\x2f\xfd"):
         return Format.ZSTD
     if head.startswith(b"\x04\x22\x4d\x18"):

@@ -38,7 +38,7 @@ from supplychain.picklevm.nodes import (
     OutOfBandBuffer,
     PersistentRef,
 )
-from supplychain.picklevm.source import Source, SourceError
+from supplychain.picklevm.source import Source, SourceError, SourceLimit
 
 
 @dataclass(frozen=True)
@@ -308,6 +308,9 @@ class _Machine:
         except _Stop as stop:
             outcome = stop.outcome
             error = PickleError(self.op_offset, self.op_name, stop.message)
+        except SourceLimit as exc:
+            outcome = Outcome.LIMIT
+            error = PickleError(self.op_offset, self.op_name, str(exc))
         except SourceError as exc:
             outcome = Outcome.TRUNCATED
             error = PickleError(self.op_offset, self.op_name, str(exc))

@@ -25,6 +25,10 @@ class SourceError(Exception):
     """The underlying file failed while being read (not a property of the pickle)."""
 
 
+class SourceLimit(SourceError):
+    """A stream refused to produce more bytes: a size cap (e.g. against decompression bombs)."""
+
+
 class Source:
     """Sequential reader over ``length`` bytes; offsets are relative to its start."""
 
@@ -100,6 +104,8 @@ class Source:
         assert self._stream is not None
         try:
             data = self._stream.read(size)
+        except SourceError:
+            raise
         except Exception as exc:  # decompressors raise their own error types
             raise SourceError(f"stream failed at offset {self._stream_pos}: {exc}") from exc
         self._stream_pos += len(data)
