@@ -18,6 +18,11 @@ _PUBLIC: dict[str, str] = {
     "walk_model": "supplychain.model.tree",
     "ModelTree": "supplychain.model.tree",
     "SupplychainError": "supplychain.errors",
+    "scan": "supplychain.scanning",
+    "ScanReport": "supplychain.scanning",
+    "FileResult": "supplychain.scanning",
+    "Finding": "supplychain.scanning",
+    "Severity": "supplychain.scanning",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
     from supplychain.errors import SupplychainError
     from supplychain.hashing import HashResult, hash_model
     from supplychain.model.tree import ModelTree, walk_model
+    from supplychain.scanning import FileResult, Finding, ScanReport, Severity, scan
 
 
 def __getattr__(name: str) -> Any:

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("supplychain.cli.demo", "demo_command"),
     "digest": ("supplychain.cli.hash", "digest_command"),
     "hash": ("supplychain.cli.hash", "hash_command"),
+    "scan": ("supplychain.cli.scan", "scan_command"),
 }
 
 
@@ -49,6 +50,7 @@ Examples:
   supplychain demo                       run every step on a bundled example
   supplychain hash ./my-model            per-file digests and the OMS root digest
   supplychain digest ./my-model          sha256:<root digest> (as model-signing's `digest`)
+  supplychain scan ./my-model            find pickles and other content that runs code on load
 
 Exit codes: 0 success, 1 a check failed, 2 usage or input error, 70 internal error.
 Run `supplychain COMMAND --help` for a command's options and exit codes.""",
