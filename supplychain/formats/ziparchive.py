@@ -108,12 +108,14 @@ def read_zip(handle: BinaryIO, *, max_members: int = 1_000_000) -> ZipArchive:
         handle.seek(eocd_at - 20)
         locator = handle.read(20)
         if locator[:4] == _EOCD64_LOCATOR:
-            (eocd64_offset,) = struct.unpack("<Q", locator[8:16])
-            handle.seek(eocd64_offset)
+            # the zip64 record sits just before its locator (its recorded offset does not
+            # account for data prepended to the archive)
+            record_at = eocd_at - 20 - 56
+            handle.seek(max(0, record_at))
             record = handle.read(56)
-            if record[:4] == _EOCD64:
+            if record_at >= 0 and record[:4] == _EOCD64:
                 count, cd_size, cd_offset = struct.unpack("<QQQ", record[32:56])
-                cd_end = eocd64_offset
+                cd_end = record_at
     cd_start = cd_end - cd_size
     if cd_start < 0 or count > max_members:
         raise ZipFormatError("the central directory is inconsistent", hint="the archive is corrupt")

@@ -22,6 +22,10 @@ _INERT_CLAIMS = frozenset({Format.SAFETENSORS, Format.NUMPY, Format.JSON, Format
                            Format.ONNX, Format.TFLITE, Format.TEXT})
 
 
+_ZIP_KINDS = frozenset({Format.ZIP, Format.TORCH_ZIP, Format.TORCHSCRIPT, Format.NUMPY_ZIP,
+                        Format.KERAS})
+
+
 @dataclass(frozen=True)
 class ScanOptions:
     """Bounds that keep a scan's time and memory finite on hostile input."""
@@ -77,9 +81,22 @@ class FileScan:
         index = len(self.formats)
         self.formats.append(kind)
         handler_for(kind)(self, blob, kind, head)
+        if kind not in _ZIP_KINDS and self._has_zip_end(blob):
+            # a zip with a prefix (polyglot): zipfile and some loaders read it from the end
+            from supplychain.scanning.containers import scan_zip
+
+            scan_zip(self, blob, Format.ZIP, head)
         kind = self._refined.pop(blob.location, kind)
         self.formats[index] = kind
         self._check_extension(blob, kind)
+
+    @staticmethod
+    def _has_zip_end(blob: Blob) -> bool:
+        if not blob.random_access or not blob.size or blob.size < 22:
+            return False
+        source = blob.source()
+        start = max(0, blob.size - 65_557)
+        return b"PK\x05\x06" in source.peek_at(start, blob.size - start)
 
     def refine(self, blob: Blob, kind: Format) -> None:
         """A container reader learned what the blob is more precisely (a zip is a torch zip)."""
