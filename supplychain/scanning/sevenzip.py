@@ -39,6 +39,9 @@ class _CappedWriter:
     def flush(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
     def size(self) -> int:
         return self.buffer.getbuffer().nbytes
 

@@ -260,8 +260,10 @@ def _torch(b: Builder) -> None:
                                  open_marker(m)), live=None)
     b.evil("torch_zip_prefixed.pt", "junk before the archive (polyglot prefix)",
            lambda m: b"#!/bin/sh\n" * 10 + torch_bytes({"x": Evil(m)}), live=None)
+    # torch.load hands *.safetensors to the safetensors library, but torch.load(f) on an open
+    # file object, or a renamed copy, runs it
     b.evil("torch_as_safetensors.safetensors", "torch checkpoint renamed .safetensors",
-           lambda m: torch_bytes({"x": Evil(m)}), live="torch")
+           lambda m: torch_bytes({"x": Evil(m)}), live=None)
     b.evil("pickle_as_bin.bin", "raw pickle renamed .bin (CVE-2025-10155)",
            lambda m: system_marker(m, 2), live="torch")
     b.evil("pickle_no_extension", "pickle without an extension (CVE-2025-1889)",
