@@ -282,4 +282,4 @@ def test_the_machine_imports_nothing() -> None:
     before = set(sys.modules)
     parse(b"\x80\x02cantigravity\nfly\n)R.")
     parse(b"\x80\x04X\x04\x00\x00\x00thisX\x01\x00\x00\x00s\x93.")
-    assert "antigravity" not in sys.modules and set(sys.modules) - before <= {"this"} - {"this"}
+    assert set(sys.modules) == before
