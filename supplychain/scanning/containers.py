@@ -29,6 +29,7 @@ from supplychain.picklevm import (
     parse,
     parse_all_readings,
 )
+from supplychain.picklevm.source import SourceLimit
 from supplychain.scanning.blob import Blob, TooLargeToSpool
 from supplychain.scanning.pickles import analyse
 from supplychain.scanning.results import Finding, Severity
@@ -400,6 +401,9 @@ def scan_compressed(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> No
     try:
         opener().read(1)
     except compression.UnsupportedCompression as exc:
+        scan.could_not_scan(blob, str(exc))
+        return
+    except SourceLimit as exc:
         scan.could_not_scan(blob, str(exc))
         return
     except Exception as exc:  # noqa: BLE001 - each decompressor has its own error type

@@ -54,6 +54,9 @@ class Policy:
             return Verdict(Severity.CRITICAL, critical)
         if node.dotted:
             parts = node.name.split(".")
+            if any(p.startswith("__") and p.endswith("__") for p in parts):
+                return Verdict(Severity.CRITICAL, "dotted name walks through a dunder attribute "
+                               "(reaches interpreter internals)")
             for index, part in enumerate(parts[:-1]):
                 hit = self._critical(part, parts[index + 1]) or self.critical_modules.get(part)
                 if hit is not None:
