@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from supplychain.demo.scan_step import PLANTED
@@ -10,12 +9,14 @@ from supplychain.demo.scan_step import PLANTED
 
 def test_demo_scan_step(run_cli, tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
-    result = run_cli("demo", "--json", workdir)
+    result = run_cli("demo", workdir)
     assert result.exit_code == 0, result
-    steps = json.loads(result.stdout)["steps"]
-    [step] = [s for s in steps if s["title"].startswith("Scan")]
-    assert step["ok"]
-    assert any(PLANTED in line and "CRITICAL" in line for line in step["lines"])
-    assert any("payload never ran" in line for line in step["lines"])
+    lines = result.stdout.splitlines()
+    [title] = [i for i, line in enumerate(lines) if "Scan for code" in line]
+    assert lines[title].endswith("ok")
+    step = "\n".join(lines[title:])
+    assert f"{PLANTED}: pickle, CRITICAL" in step
+    assert "model.safetensors: safetensors, clean" in step
+    assert "payload never ran" in step
     assert not (workdir / "PAYLOAD-RAN").exists()
     assert (workdir / PLANTED).exists()
