@@ -26,7 +26,7 @@ import re
 import struct
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from supplychain.picklevm.names import HIGHEST_PROTOCOL, looks_like_pickle, map_python2_name
 from supplychain.picklevm.nodes import (
@@ -213,20 +213,74 @@ class _Stop(Exception):
 
 
 _OPNAMES: dict[int, str] = {
-    0x28: "MARK", 0x2E: "STOP", 0x30: "POP", 0x31: "POP_MARK", 0x32: "DUP", 0x46: "FLOAT",
-    0x49: "INT", 0x4A: "BININT", 0x4B: "BININT1", 0x4C: "LONG", 0x4D: "BININT2", 0x4E: "NONE",
-    0x50: "PERSID", 0x51: "BINPERSID", 0x52: "REDUCE", 0x53: "STRING", 0x54: "BINSTRING",
-    0x55: "SHORT_BINSTRING", 0x56: "UNICODE", 0x58: "BINUNICODE", 0x61: "APPEND", 0x62: "BUILD",
-    0x63: "GLOBAL", 0x64: "DICT", 0x7D: "EMPTY_DICT", 0x65: "APPENDS", 0x67: "GET",
-    0x68: "BINGET", 0x69: "INST", 0x6A: "LONG_BINGET", 0x6C: "LIST", 0x5D: "EMPTY_LIST",
-    0x6F: "OBJ", 0x70: "PUT", 0x71: "BINPUT", 0x72: "LONG_BINPUT", 0x73: "SETITEM",
-    0x74: "TUPLE", 0x29: "EMPTY_TUPLE", 0x75: "SETITEMS", 0x47: "BINFLOAT", 0x80: "PROTO",
-    0x81: "NEWOBJ", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4", 0x85: "TUPLE1", 0x86: "TUPLE2",
-    0x87: "TUPLE3", 0x88: "NEWTRUE", 0x89: "NEWFALSE", 0x8A: "LONG1", 0x8B: "LONG4",
-    0x42: "BINBYTES", 0x43: "SHORT_BINBYTES", 0x8C: "SHORT_BINUNICODE", 0x8D: "BINUNICODE8",
-    0x8E: "BINBYTES8", 0x8F: "EMPTY_SET", 0x90: "ADDITEMS", 0x91: "FROZENSET",
-    0x92: "NEWOBJ_EX", 0x93: "STACK_GLOBAL", 0x94: "MEMOIZE", 0x95: "FRAME",
-    0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
+    0x28: "MARK",
+    0x2E: "STOP",
+    0x30: "POP",
+    0x31: "POP_MARK",
+    0x32: "DUP",
+    0x46: "FLOAT",
+    0x49: "INT",
+    0x4A: "BININT",
+    0x4B: "BININT1",
+    0x4C: "LONG",
+    0x4D: "BININT2",
+    0x4E: "NONE",
+    0x50: "PERSID",
+    0x51: "BINPERSID",
+    0x52: "REDUCE",
+    0x53: "STRING",
+    0x54: "BINSTRING",
+    0x55: "SHORT_BINSTRING",
+    0x56: "UNICODE",
+    0x58: "BINUNICODE",
+    0x61: "APPEND",
+    0x62: "BUILD",
+    0x63: "GLOBAL",
+    0x64: "DICT",
+    0x7D: "EMPTY_DICT",
+    0x65: "APPENDS",
+    0x67: "GET",
+    0x68: "BINGET",
+    0x69: "INST",
+    0x6A: "LONG_BINGET",
+    0x6C: "LIST",
+    0x5D: "EMPTY_LIST",
+    0x6F: "OBJ",
+    0x70: "PUT",
+    0x71: "BINPUT",
+    0x72: "LONG_BINPUT",
+    0x73: "SETITEM",
+    0x74: "TUPLE",
+    0x29: "EMPTY_TUPLE",
+    0x75: "SETITEMS",
+    0x47: "BINFLOAT",
+    0x80: "PROTO",
+    0x81: "NEWOBJ",
+    0x82: "EXT1",
+    0x83: "EXT2",
+    0x84: "EXT4",
+    0x85: "TUPLE1",
+    0x86: "TUPLE2",
+    0x87: "TUPLE3",
+    0x88: "NEWTRUE",
+    0x89: "NEWFALSE",
+    0x8A: "LONG1",
+    0x8B: "LONG4",
+    0x42: "BINBYTES",
+    0x43: "SHORT_BINBYTES",
+    0x8C: "SHORT_BINUNICODE",
+    0x8D: "BINUNICODE8",
+    0x8E: "BINBYTES8",
+    0x8F: "EMPTY_SET",
+    0x90: "ADDITEMS",
+    0x91: "FROZENSET",
+    0x92: "NEWOBJ_EX",
+    0x93: "STACK_GLOBAL",
+    0x94: "MEMOIZE",
+    0x95: "FRAME",
+    0x96: "BYTEARRAY8",
+    0x97: "NEXT_BUFFER",
+    0x98: "READONLY_BUFFER",
 }
 
 
@@ -283,7 +337,6 @@ class _Machine:
     def run(self) -> PickleResult:
         dispatch = _DISPATCH
         src = self.src
-        limits = self.limits
         count = 0
         outcome = Outcome.COMPLETE
         error: PickleError | None = None
@@ -323,15 +376,28 @@ class _Machine:
             if self.frame_end is not None and self.frame_end > end:
                 next_offset = self.frame_end
             if self.declared_end is not None and self.declared_end > end:
-                self._anomaly("frame-trailing", "STOP inside a frame with bytes after it; a "
-                              "reader of stacked pickles may skip or run them")
+                self._anomaly(
+                    "frame-trailing",
+                    "STOP inside a frame with bytes after it; a "
+                    "reader of stacked pickles may skip or run them",
+                )
         return PickleResult(
-            outcome=outcome, value=value if outcome is Outcome.COMPLETE else None, end=end,
-            next_offset=next_offset, error=error, opcodes=count, protocol=self.max_proto,
-            globals=tuple(self.globals), calls=tuple(self.calls), builds=tuple(self.builds),
-            mutations=tuple(self.mutations), persistent_refs=tuple(self.persistent),
-            large=tuple(self.large), embedded=tuple(self.embedded),
-            anomalies=tuple(self.anomalies), straddled_frames=frozenset(self.straddled),
+            outcome=outcome,
+            value=value if outcome is Outcome.COMPLETE else None,
+            end=end,
+            next_offset=next_offset,
+            error=error,
+            opcodes=count,
+            protocol=self.max_proto,
+            globals=tuple(self.globals),
+            calls=tuple(self.calls),
+            builds=tuple(self.builds),
+            mutations=tuple(self.mutations),
+            persistent_refs=tuple(self.persistent),
+            large=tuple(self.large),
+            embedded=tuple(self.embedded),
+            anomalies=tuple(self.anomalies),
+            straddled_frames=frozenset(self.straddled),
             nested=tuple(self.nested),
         )
 
@@ -355,8 +421,11 @@ class _Machine:
         if declared is not None:
             if pos < declared < pos + n:
                 self.straddled.add(self.declared_at)
-                self._anomaly("frame-straddle", f"an argument runs past the end of the FRAME at "
-                              f"offset {self.declared_at} (readers disagree on what follows)")
+                self._anomaly(
+                    "frame-straddle",
+                    f"an argument runs past the end of the FRAME at "
+                    f"offset {self.declared_at} (readers disagree on what follows)",
+                )
             if pos + n >= declared:
                 self.declared_end = None
 
@@ -481,14 +550,21 @@ class _Machine:
         dotted = self.proto >= 4 and "." in name
         if dotted and "<locals>" in name.split("."):
             raise _Stop(Outcome.ERROR, f"can't get local attribute {name!r} on module {module!r}")
-        node = Global(module, name, offset=self.op_offset, opcode=self.op_name or "",
-                      written=written, dotted=dotted)
+        node = Global(
+            module,
+            name,
+            offset=self.op_offset,
+            opcode=self.op_name or "",
+            written=written,
+            dotted=dotted,
+        )
         self.globals.append(node)
         return node
 
     def _unresolved(self, reason: str) -> Global:
-        node = Global(None, None, offset=self.op_offset, opcode=self.op_name or "",
-                      unresolved=reason)
+        node = Global(
+            None, None, offset=self.op_offset, opcode=self.op_name or "", unresolved=reason
+        )
         self.globals.append(node)
         return node
 
@@ -517,16 +593,18 @@ class _Machine:
                 self._hashable(pairs[i])
                 target[pairs[i]] = pairs[i + 1]
         elif isinstance(target, Call):
-            target.setitems.extend(zip(pairs[::2], pairs[1::2]))
+            target.setitems.extend(zip(pairs[::2], pairs[1::2], strict=True))
         elif isinstance(target, Global):
             for i in range(0, len(pairs), 2):
-                self.mutations.append(Mutation(target, self.op_name or "", self.op_offset,
-                                               (pairs[i], pairs[i + 1])))
+                self.mutations.append(
+                    Mutation(target, self.op_name or "", self.op_offset, (pairs[i], pairs[i + 1]))
+                )
         elif isinstance(target, _NODES):
             pass  # an object of unknown type: its __setitem__ is its own (already graded) code
         else:
-            raise _Stop(Outcome.ERROR, f"{type(target).__name__} object does not support "
-                        "item assignment")
+            raise _Stop(
+                Outcome.ERROR, f"{type(target).__name__} object does not support item assignment"
+            )
 
     def _append(self, target: Any, values: list[Any]) -> None:
         self._grow(len(values))
@@ -535,8 +613,9 @@ class _Machine:
         elif isinstance(target, Call):
             target.appends.extend(values)
         elif isinstance(target, Global):
-            self.mutations.extend(Mutation(target, self.op_name or "", self.op_offset, v)
-                                  for v in values)
+            self.mutations.extend(
+                Mutation(target, self.op_name or "", self.op_offset, v) for v in values
+            )
         elif isinstance(target, _NODES):
             pass
         else:
@@ -553,7 +632,7 @@ class _Machine:
             self._pop()
 
     def op_pop_mark(self) -> None:
-        del self.stack[self._pop_mark():]
+        del self.stack[self._pop_mark() :]
 
     def op_dup(self) -> None:
         self.stack.append(self._top())
@@ -561,8 +640,9 @@ class _Machine:
     def op_float(self) -> None:
         raw = self._readline()
         try:
-            value: Any = float(raw) if raw is not None else Opaque("long float literal",
-                                                                   self.op_offset)
+            value: Any = (
+                float(raw) if raw is not None else Opaque("long float literal", self.op_offset)
+            )
         except ValueError:
             value = Opaque(f"float literal {raw!r}", self.op_offset)
         self.stack.append(value)
@@ -643,8 +723,11 @@ class _Machine:
 
     def op_persid(self) -> None:
         raw = self._readline()
-        self._persistent(raw.decode("latin-1") if raw is not None else
-                         Opaque("long persistent id", self.op_offset))
+        self._persistent(
+            raw.decode("latin-1")
+            if raw is not None
+            else Opaque("long persistent id", self.op_offset)
+        )
 
     def op_binpersid(self) -> None:
         self._persistent(self._pop())
@@ -742,8 +825,11 @@ class _Machine:
         self.stack.append(bytearray(data) if isinstance(data, bytes) else data)
 
     def op_next_buffer(self) -> None:
-        self._anomaly("out-of-band", "NEXT_BUFFER: the pickle needs out-of-band buffers "
-                      "(pickle.load without buffers= raises here)")
+        self._anomaly(
+            "out-of-band",
+            "NEXT_BUFFER: the pickle needs out-of-band buffers "
+            "(pickle.load without buffers= raises here)",
+        )
         self.stack.append(OutOfBandBuffer(self.buffers, self.op_offset))
         self.buffers += 1
 
@@ -907,18 +993,24 @@ class _Machine:
         for operand in (module, name):
             if not isinstance(operand, _NODES) and type(operand) is not str:
                 raise _Stop(Outcome.ERROR, "STACK_GLOBAL requires str")
-        self.stack.append(self._unresolved(
-            f"STACK_GLOBAL operands are computed at load time (module: {_origin(module)}, "
-            f"name: {_origin(name)})"))
+        self.stack.append(
+            self._unresolved(
+                f"STACK_GLOBAL operands are computed at load time (module: {_origin(module)}, "
+                f"name: {_origin(name)})"
+            )
+        )
 
     def _ext(self, code: int) -> None:
         if code <= 0:
             raise _Stop(Outcome.ERROR, "EXT specifies code <= 0")
         pair = self.extensions.get(code)
         if pair is None:
-            self.stack.append(self._unresolved(
-                f"extension code {code} is resolved through copyreg's process-wide registry, "
-                "which is empty in a fresh interpreter"))
+            self.stack.append(
+                self._unresolved(
+                    f"extension code {code} is resolved through copyreg's process-wide registry, "
+                    "which is empty in a fresh interpreter"
+                )
+            )
             return
         self.stack.append(self._find_class(pair[0], pair[1], (f"EXT {code}", "")))
 
@@ -943,8 +1035,12 @@ class _Machine:
         if target is None or target.module != "copyreg" or not isinstance(call.args, tuple):
             return
         args = call.args
-        if (len(args) == 3 and isinstance(args[0], str) and isinstance(args[1], str)
-                and isinstance(args[2], int)):
+        if (
+            len(args) == 3
+            and isinstance(args[0], str)
+            and isinstance(args[1], str)
+            and isinstance(args[2], int)
+        ):
             if target.name == "add_extension":
                 self.extensions[args[2]] = (args[0], args[1])
             elif target.name == "remove_extension":
@@ -954,8 +1050,9 @@ class _Machine:
         args = self._pop()
         callee = self._pop()
         if not isinstance(args, (tuple, *_NODES)):
-            raise _Stop(Outcome.ERROR, f"REDUCE arguments must be a tuple, not "
-                        f"{type(args).__name__}")
+            raise _Stop(
+                Outcome.ERROR, f"REDUCE arguments must be a tuple, not {type(args).__name__}"
+            )
         self.stack.append(self._call(CallKind.REDUCE, callee, args))
 
     def op_newobj(self) -> None:
@@ -1098,11 +1195,15 @@ def parse_all_readings(
     if not first.straddled_frames:
         return results
     seen: set[frozenset[int] | str] = {"none"}
-    queue: list[Container[int]] = [ALL_FRAMES, *[frozenset({f}) for f in sorted(
-        first.straddled_frames)]]
+    queue: list[Container[int]] = [
+        ALL_FRAMES,
+        *[frozenset({f}) for f in sorted(first.straddled_frames)],
+    ]
     while queue and len(results) < max_runs:
         frames = queue.pop(0)
-        key: frozenset[int] | str = "all" if frames is ALL_FRAMES else frozenset(frames)  # type: ignore[arg-type]
+        key: frozenset[int] | str = (
+            "all" if frames is ALL_FRAMES else frozenset(cast("frozenset[int]", frames))
+        )
         if key in seen:
             continue
         seen.add(key)
@@ -1115,5 +1216,6 @@ def parse_all_readings(
 
 
 def _with_frames(options: ParseOptions, frames: Container[int]) -> ParseOptions:
-    return ParseOptions(options.limits, frames, options.fix_imports, options.extensions,
-                        options.build_hook)
+    return ParseOptions(
+        options.limits, frames, options.fix_imports, options.extensions, options.build_hook
+    )

@@ -11,6 +11,7 @@ import struct
 import tarfile
 import zlib
 from collections.abc import Callable
+from functools import partial
 
 from supplychain.formats import compression, joblib, numpy, safetensors, torch
 from supplychain.formats.sniff import Format
@@ -19,8 +20,8 @@ from supplychain.picklevm import (
     ALL_FRAMES,
     NO_FRAMES,
     Global,
-    Limits,
     LargeBytes,
+    Limits,
     Outcome,
     ParseOptions,
     PickleResult,
@@ -56,15 +57,26 @@ def _opts(scan: FileScan, frames: object = NO_FRAMES, **kwargs: object) -> Parse
 
 
 # -- pickles -----------------------------------------------------------------------------------
-def scan_pickle_stream(scan: FileScan, blob: Blob, source_at: Callable[[], Source],
-                       location: str, *, frames: object = NO_FRAMES, probe: bool = False,
-                       joblib_aware: bool = True, depth: int = 0) -> PickleResult:
+def scan_pickle_stream(
+    scan: FileScan,
+    blob: Blob,
+    source_at: Callable[[], Source],
+    location: str,
+    *,
+    frames: object = NO_FRAMES,
+    probe: bool = False,
+    joblib_aware: bool = True,
+    depth: int = 0,
+) -> PickleResult:
     """Parse one stream under every FRAME reading and report it; returns the first reading."""
     hook = joblib.array_hook if joblib_aware else None
     options = ParseOptions(scan.options.limits, frames, build_hook=hook)  # type: ignore[arg-type]
     if blob.random_access or frames is ALL_FRAMES:
-        results = parse_all_readings(source_at, options) if frames is NO_FRAMES else [
-            parse(source_at(), options)]
+        results = (
+            parse_all_readings(source_at, options)
+            if frames is NO_FRAMES
+            else [parse(source_at(), options)]
+        )
     else:
         results = [parse(source_at(), options)]
     first = results[0]
@@ -74,13 +86,28 @@ def scan_pickle_stream(scan: FileScan, blob: Blob, source_at: Callable[[], Sourc
     if joblib_aware and any(joblib.is_wrapper(g) for g in first.globals) and not probe:
         # pickle.load (not joblib.load) would run the inline array bytes as opcodes
         plain = parse(source_at(), ParseOptions(scan.options.limits, frames))  # type: ignore[arg-type]
-        _report(scan, plain, location + " (read by pickle.load)", probe=True, depth=depth,
-                blob=blob, identifiers_only=True)
+        _report(
+            scan,
+            plain,
+            location + " (read by pickle.load)",
+            probe=True,
+            depth=depth,
+            blob=blob,
+            identifiers_only=True,
+        )
     return first
 
 
-def _report(scan: FileScan, result: PickleResult, location: str, *, probe: bool, depth: int,
-            blob: Blob, identifiers_only: bool = False) -> None:
+def _report(
+    scan: FileScan,
+    result: PickleResult,
+    location: str,
+    *,
+    probe: bool,
+    depth: int,
+    blob: Blob,
+    identifiers_only: bool = False,
+) -> None:
     analysis = analyse(result, scan.policy, location or blob.location, probe=probe)
     findings = analysis.findings
     if identifiers_only:
@@ -99,8 +126,9 @@ def _identifier_path(symbol: str) -> bool:
     return all(part.isidentifier() for part in symbol.split("."))
 
 
-def _scan_embedded(scan: FileScan, blob: Blob, value: bytes | LargeBytes, offset: int,
-                   location: str, depth: int) -> None:
+def _scan_embedded(
+    scan: FileScan, blob: Blob, value: bytes | LargeBytes, offset: int, location: str, depth: int
+) -> None:
     if isinstance(value, LargeBytes):
         if value.captured is not None:
             data: bytes | None = value.captured
@@ -112,8 +140,9 @@ def _scan_embedded(scan: FileScan, blob: Blob, value: bytes | LargeBytes, offset
     if data is not None:
         result = parse(data, ParseOptions(scan.options.limits))
     elif blob.random_access and isinstance(value, LargeBytes):
-        result = parse(blob.source().window(value.offset, value.length),
-                       ParseOptions(scan.options.limits))
+        result = parse(
+            blob.source().window(value.offset, value.length), ParseOptions(scan.options.limits)
+        )
     else:
         return
     if not result.globals and not result.calls:
@@ -121,8 +150,15 @@ def _scan_embedded(scan: FileScan, blob: Blob, value: bytes | LargeBytes, offset
     analysis = analyse(result, scan.policy, where, probe=result.outcome is not Outcome.COMPLETE)
     if analysis.findings:
         top = max(f.severity for f in analysis.findings)
-        scan.add(Finding(RULE_EMBEDDED, top, "a string in the pickle is itself a pickle "
-                         "(it runs if anything unpickles it)", where, offset))
+        scan.add(
+            Finding(
+                RULE_EMBEDDED,
+                top,
+                "a string in the pickle is itself a pickle (it runs if anything unpickles it)",
+                where,
+                offset,
+            )
+        )
         scan.extend(analysis.findings)
 
 
@@ -147,28 +183,42 @@ def scan_raw_pickle(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> No
         rest = at(offset).read(16)
         if not rest:
             return
-        if not (looks_like_pickle(rest) or rest[:1] in b"(}])cK"):
-            scan.add(Finding(RULE_TRAILING, Severity.MEDIUM,
-                             f"{(blob.size or 0) - offset} bytes after the pickle's STOP are not "
-                             "a pickle", blob.location, offset))
+        if not (looks_like_pickle(rest) or rest[:1] in (b"(", b"}", b"]", b")", b"c", b"K")):
+            scan.add(
+                Finding(
+                    RULE_TRAILING,
+                    Severity.MEDIUM,
+                    f"{(blob.size or 0) - offset} bytes after the pickle's STOP are not a pickle",
+                    blob.location,
+                    offset,
+                )
+            )
             return
     scan.could_not_scan(blob, f"more than {MAX_STACKED} stacked pickles")
 
 
 def probe_as_pickle(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
     """Unknown or text content: only worth a finding if ``pickle.load`` would call something."""
-    if not head or head[:1] not in _OPCODE_STARTS:
+    if not head or head[0] not in _OPCODE_STARTS:
         return
     limits = Limits(max_opcodes=1_000_000)
     result = parse(blob.source(), ParseOptions(limits))
-    if not result.calls and not any(scan.policy.grade(g).severity is Severity.CRITICAL
-                                    for g in result.globals if _valid_global(g)):
+    if not result.calls and not any(
+        scan.policy.grade(g).severity is Severity.CRITICAL
+        for g in result.globals
+        if _valid_global(g)
+    ):
         return
     scan.pickles += 1
     analysis = analyse(result, scan.policy, blob.location, probe=True)
-    scan.add(Finding("file.loads-as-pickle", Severity.HIGH,
-                     f"the {kind.value} content is also a pickle that pickle.load would run",
-                     blob.location))
+    scan.add(
+        Finding(
+            "file.loads-as-pickle",
+            Severity.HIGH,
+            f"the {kind.value} content is also a pickle that pickle.load would run",
+            blob.location,
+        )
+    )
     scan.extend(analysis.findings)
 
 
@@ -188,8 +238,11 @@ def scan_zip(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
         scan.could_not_scan(blob, f"zip inside a compressed stream is too large to scan ({exc})")
         return
     except (ZipFormatError, struct.error, OSError, ValueError) as exc:
-        scan.add(Finding(RULE_CONTAINER, Severity.MEDIUM, f"unreadable zip archive: {exc}",
-                         blob.location))
+        scan.add(
+            Finding(
+                RULE_CONTAINER, Severity.MEDIUM, f"unreadable zip archive: {exc}", blob.location
+            )
+        )
         scan.could_not_scan(blob, f"unreadable zip archive: {exc}")
         return
     for member_name, problem in archive.problems:
@@ -225,8 +278,9 @@ def _member_blob(scan: FileScan, blob: Blob, handle: object, member: object) -> 
     def opener() -> Source:
         return member_source(handle, member, cap=cap)  # type: ignore[arg-type]
 
-    return blob.child(member.name, member.name.rsplit("/", 1)[-1], member.size, opener,
-                      member.method == STORED)
+    return blob.child(
+        member.name, member.name.rsplit("/", 1)[-1], member.size, opener, member.method == STORED
+    )
 
 
 def _scan_member(scan: FileScan, blob: Blob, handle: object, member: object) -> None:
@@ -240,14 +294,30 @@ def _scan_member(scan: FileScan, blob: Blob, handle: object, member: object) -> 
     scan.scan_blob(_member_blob(scan, blob, handle, member))
 
 
-def _scan_torch_zip(scan: FileScan, blob: Blob, handle: object, archive: ZipArchive,
-                    layout: torch.TorchZipLayout) -> None:
+def _scan_torch_zip(
+    scan: FileScan, blob: Blob, handle: object, archive: ZipArchive, layout: torch.TorchZipLayout
+) -> None:
     if layout.torchscript:
-        scan.add(Finding(RULE_TORCHSCRIPT, Severity.MEDIUM, "TorchScript archive: it carries "
-                         "code (code/, constants.pkl) that torch.jit.load runs",
-                         blob.location))
-    known = {layout.prefix + n for n in ("version", ".format_version", ".storage_alignment",
-                                         "byteorder", ".data/serialization_id", "data.pkl")}
+        scan.add(
+            Finding(
+                RULE_TORCHSCRIPT,
+                Severity.MEDIUM,
+                "TorchScript archive: it carries "
+                "code (code/, constants.pkl) that torch.jit.load runs",
+                blob.location,
+            )
+        )
+    known = {
+        layout.prefix + n
+        for n in (
+            "version",
+            ".format_version",
+            ".storage_alignment",
+            "byteorder",
+            ".data/serialization_id",
+            "data.pkl",
+        )
+    }
     records = {m.name for m in layout.records.values()}
     for member in archive.members:
         if member in layout.pickles:
@@ -274,9 +344,15 @@ def _check_crc(scan: FileScan, child: Blob, member: object) -> None:
     while chunk := source.read(1 << 20):
         crc = zlib.crc32(chunk, crc)
     if crc != member.crc32:
-        scan.add(Finding(RULE_ZIP, Severity.HIGH,
-                         f"CRC-32 {crc:08x} does not match the recorded {member.crc32:08x} "
-                         "(zipfile refuses the member; torch loads it)", child.location))
+        scan.add(
+            Finding(
+                RULE_ZIP,
+                Severity.HIGH,
+                f"CRC-32 {crc:08x} does not match the recorded {member.crc32:08x} "
+                "(zipfile refuses the member; torch loads it)",
+                child.location,
+            )
+        )
 
 
 def scan_legacy(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
@@ -289,24 +365,33 @@ def scan_legacy(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
         source.skip(offset)
         return source
 
-    layout = torch.read_legacy(at, blob.size, ParseOptions(scan.options.limits,
-                                                           build_hook=None))
+    layout = torch.read_legacy(at, blob.size, ParseOptions(scan.options.limits, build_hook=None))
     for stacked in layout.pickles:
         location = f"{blob.location}@{stacked.offset}({stacked.role})"
         # re-read under every FRAME reading (torch reads the file through a buffered reader)
-        scan_pickle_stream(scan, blob, lambda o=stacked.offset: at(o), location,
-                           joblib_aware=False)
+        scan_pickle_stream(scan, blob, partial(at, stacked.offset), location, joblib_aware=False)
     for problem in layout.problems:
-        scan.add(Finding(RULE_CONTAINER, Severity.MEDIUM, f"legacy checkpoint: {problem}",
-                         blob.location))
+        scan.add(
+            Finding(RULE_CONTAINER, Severity.MEDIUM, f"legacy checkpoint: {problem}", blob.location)
+        )
     if layout.storages and layout.trailing:
-        scan.add(Finding(RULE_TRAILING, Severity.MEDIUM,
-                         f"{layout.trailing} bytes after the last storage belong to nothing",
-                         blob.location, layout.end))
+        scan.add(
+            Finding(
+                RULE_TRAILING,
+                Severity.MEDIUM,
+                f"{layout.trailing} bytes after the last storage belong to nothing",
+                blob.location,
+                layout.end,
+            )
+        )
         tail = at(layout.end).read(16)
         if looks_like_pickle(tail):
-            scan_raw_pickle(scan, blob.child(f"@{layout.end}", "", layout.trailing,
-                                             lambda: at(layout.end), True), Format.PICKLE, tail)
+            scan_raw_pickle(
+                scan,
+                blob.child(f"@{layout.end}", "", layout.trailing, lambda: at(layout.end), True),
+                Format.PICKLE,
+                tail,
+            )
 
 
 def scan_tar(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
@@ -317,32 +402,45 @@ def scan_tar(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
         scan.could_not_scan(blob, f"tar inside a compressed stream is too large to scan ({exc})")
         return
     except (tarfile.TarError, OSError, ValueError) as exc:
-        scan.add(Finding(RULE_CONTAINER, Severity.MEDIUM, f"unreadable tar archive: {exc}",
-                         blob.location))
+        scan.add(
+            Finding(
+                RULE_CONTAINER, Severity.MEDIUM, f"unreadable tar archive: {exc}", blob.location
+            )
+        )
         scan.could_not_scan(blob, f"unreadable tar archive: {exc}")
         return
-    base = blob.source()
     is_torch = {"storages", "tensors", "pickle"} <= set(members)
     scan.refine(blob, Format.TORCH_TAR if is_torch else Format.TAR)
     for member in members.values():
-        def opener(m: torch.TarMember = member) -> Source:
-            return base.window(m.offset, m.size) if base.random_access else \
-                Source.from_bytes(handle.getvalue()[m.offset : m.offset + m.size])  # type: ignore[union-attr]
 
-        child = blob.child(member.name, member.name.rsplit("/", 1)[-1], member.size, opener,
-                           True)
+        def opener(m: torch.TarMember = member) -> Source:
+            return Source.from_file(handle, m.offset, m.size)  # type: ignore[arg-type]
+
+        child = blob.child(member.name, member.name.rsplit("/", 1)[-1], member.size, opener, True)
         if is_torch and member.name in ("storages", "tensors"):
             # torch opens these unbuffered: every FRAME is read as its own buffer
             opts = ParseOptions(scan.options.limits, ALL_FRAMES)
-            walked = (torch.walk_tar_storages(opener(), member.size, opts)
-                      if member.name == "storages" else torch.walk_tar_tensors(opener(), opts))
+            walked = (
+                torch.walk_tar_storages(opener(), member.size, opts)
+                if member.name == "storages"
+                else torch.walk_tar_tensors(opener(), opts)
+            )
             for stacked in walked.pickles:
                 scan.pickles += 1
-                _report(scan, stacked.result, f"{child.location}@{stacked.offset}",
-                        probe=False, depth=0, blob=child)
+                _report(
+                    scan,
+                    stacked.result,
+                    f"{child.location}@{stacked.offset}",
+                    probe=False,
+                    depth=0,
+                    blob=child,
+                )
             for problem in walked.problems:
-                scan.add(Finding(RULE_CONTAINER, Severity.MEDIUM, f"torch tar: {problem}",
-                                 child.location))
+                scan.add(
+                    Finding(
+                        RULE_CONTAINER, Severity.MEDIUM, f"torch tar: {problem}", child.location
+                    )
+                )
         elif is_torch and member.name in ("pickle", "sys_info"):
             scan_pickle_stream(scan, child, opener, child.location)
         else:
@@ -354,14 +452,21 @@ def scan_npy(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
     try:
         header = numpy.parse_npy_header(head)
     except numpy.NumpyFormatError as exc:
-        scan.add(Finding(RULE_CONTAINER, Severity.MEDIUM, f"invalid .npy: {exc.problem}",
-                         blob.location))
+        scan.add(
+            Finding(RULE_CONTAINER, Severity.MEDIUM, f"invalid .npy: {exc.problem}", blob.location)
+        )
         return
     if not header.has_object:
         return
-    scan.add(Finding(RULE_OBJECT_ARRAY, Severity.MEDIUM,
-                     "object array: its elements are a pickle (np.load needs allow_pickle=True)",
-                     blob.location, header.data_offset))
+    scan.add(
+        Finding(
+            RULE_OBJECT_ARRAY,
+            Severity.MEDIUM,
+            "object array: its elements are a pickle (np.load needs allow_pickle=True)",
+            blob.location,
+            header.data_offset,
+        )
+    )
 
     def at() -> Source:
         source = blob.source()
@@ -406,9 +511,15 @@ def scan_compressed(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> No
     except SourceLimit as exc:
         scan.could_not_scan(blob, str(exc))
         return
-    except Exception as exc:  # noqa: BLE001 - each decompressor has its own error type
-        scan.add(Finding(RULE_CONTAINER, Severity.MEDIUM, f"corrupt {kind.value} stream: {exc}",
-                         blob.location))
+    except Exception as exc:
+        scan.add(
+            Finding(
+                RULE_CONTAINER,
+                Severity.MEDIUM,
+                f"corrupt {kind.value} stream: {exc}",
+                blob.location,
+            )
+        )
         scan.could_not_scan(blob, f"corrupt {kind.value} stream")
         return
     inner = blob.name.rsplit(".", 1)[0] if "." in blob.name else blob.name

@@ -10,16 +10,23 @@ import pytest
 from supplychain.formats.numpy import NumpyFormatError, parse_npy_header
 
 
-@pytest.mark.parametrize("array", [np.arange(5), np.ones((2, 3), dtype=">f4"),
-                                   np.zeros((0, 4)), np.array("x"),
-                                   np.zeros(3, dtype=[("a", "<i4"), ("b", "<f8")])])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.arange(5),
+        np.ones((2, 3), dtype=">f4"),
+        np.zeros((0, 4)),
+        np.array("x"),
+        np.zeros(3, dtype=[("a", "<i4"), ("b", "<f8")]),
+    ],
+)
 def test_header_matches_numpy(array: np.ndarray) -> None:
     buffer = io.BytesIO()
     np.save(buffer, array)
     data = buffer.getvalue()
     header = parse_npy_header(data)
     assert header.shape == array.shape and not header.has_object
-    assert data[header.data_offset:] == array.tobytes()
+    assert data[header.data_offset :] == array.tobytes()
 
 
 def test_object_arrays_are_recognised() -> None:
@@ -31,8 +38,14 @@ def test_object_arrays_are_recognised() -> None:
     assert parse_npy_header(structured).has_object
 
 
-@pytest.mark.parametrize("data", [b"\x93NUMPY\x09\x00\x00\x00", b"\x93NUMPY\x01\x00\x05\x00__import__('os')",
-                                  b"\x93NUMPY\x01\x00\x0a\x00{'a': 1}  "])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x93NUMPY\x09\x00\x00\x00",
+        b"\x93NUMPY\x01\x00\x05\x00__import__('os')",
+        b"\x93NUMPY\x01\x00\x0a\x00{'a': 1}  ",
+    ],
+)
 def test_bad_headers_are_refused_without_evaluating_them(data: bytes) -> None:
     with pytest.raises(NumpyFormatError):
         parse_npy_header(data)

@@ -16,8 +16,13 @@ from supplychain.picklevm import Source  # noqa: E402
 
 def _tensors() -> dict[str, object]:
     base = torch.arange(12, dtype=torch.float32)
-    return {"a": base, "b": torch.ones(3, dtype=torch.float64), "half": torch.zeros(5).half(),
-            "view": base.view(3, 4)[1:], "i": torch.tensor([7, 8], dtype=torch.int16)}
+    return {
+        "a": base,
+        "b": torch.ones(3, dtype=torch.float64),
+        "half": torch.zeros(5).half(),
+        "view": base.view(3, 4)[1:],
+        "i": torch.tensor([7, 8], dtype=torch.int16),
+    }
 
 
 def test_legacy_walk_finds_every_storage(tmp_path: Path) -> None:
@@ -36,8 +41,12 @@ def test_legacy_walk_finds_every_storage(tmp_path: Path) -> None:
     assert [p.role for p in layout.pickles] == list(torch_format.LEGACY_ROLES)
     assert layout.end == len(data) and layout.trailing == 0
     found = {data[r.offset : r.offset + r.nbytes] for r in layout.storages}
-    expected = {t.untyped_storage().tobytes() if hasattr(t.untyped_storage(), "tobytes")
-                else bytes(t.untyped_storage()) for t in tensors.values()}  # type: ignore[union-attr]
+    expected = {
+        t.untyped_storage().tobytes()
+        if hasattr(t.untyped_storage(), "tobytes")
+        else bytes(t.untyped_storage())
+        for t in tensors.values()
+    }  # type: ignore[union-attr]
     assert found == expected
 
 

@@ -7,10 +7,17 @@ from supplychain.output.sarif import SarifResult, SarifRule, document, level
 
 def test_document_shape() -> None:
     log = document(
-        tool="supplychain", version="1.0", information_uri="https://example.invalid",
-        rules=[SarifRule("a.rule", "A rule", severity="critical"), SarifRule("b", "B", severity="medium")],
-        results=[SarifResult("b", "medium", "found", "dir/file.bin", 12, {"symbol": "x.y"}),
-                 SarifResult("unknown.rule", "info", "note", "f")],
+        tool="supplychain",
+        version="1.0",
+        information_uri="https://example.invalid",
+        rules=[
+            SarifRule("a.rule", "A rule", severity="critical"),
+            SarifRule("b", "B", severity="medium"),
+        ],
+        results=[
+            SarifResult("b", "medium", "found", "dir/file.bin", 12, {"symbol": "x.y"}),
+            SarifResult("unknown.rule", "info", "note", "f"),
+        ],
         notifications=["could not scan f"],
     )
     assert log["version"] == "2.1.0" and log["$schema"].endswith("sarif-2.1.0.json")
@@ -30,4 +37,8 @@ def test_document_shape() -> None:
 
 def test_levels() -> None:
     assert [level(s) for s in ("critical", "high", "medium", "info")] == [
-        "error", "error", "warning", "note"]
+        "error",
+        "error",
+        "warning",
+        "note",
+    ]

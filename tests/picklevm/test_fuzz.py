@@ -1,4 +1,4 @@
-"""Property tests: random and mutated pickles never crash, hang or run the machine or the scanner."""
+"""Property tests: random and mutated pickles never crash, hang or run, in machine or scanner."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ _SEEDS = [
     b"\x80\x02cposix\nsystem\nX\x04\x00\x00\x00true\x85R.",
     b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00X\x02\x00\x00\x00osX\x06\x00\x00\x00system\x93.",
     b"(S'x'\nios\nsystem\n.",
-    b"\x80\x02cbuiltins\nopen\nX" + len(str(_MARKER)).to_bytes(4, "little") + str(_MARKER).encode()
+    b"\x80\x02cbuiltins\nopen\nX"
+    + len(str(_MARKER)).to_bytes(4, "little")
+    + str(_MARKER).encode()
     + b"X\x01\x00\x00\x00w\x86R.",
 ]
 _LIMITS = ParseOptions(Limits(max_opcodes=200_000, large_bytes=4096))
@@ -63,21 +65,31 @@ def test_random_bytes(data: bytes) -> None:
 
 
 @settings(max_examples=600, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(_SEEDS),
-       st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10_000), st.integers(0, 255)),
-                min_size=1, max_size=6))
+@given(
+    st.sampled_from(_SEEDS),
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 10_000), st.integers(0, 255)),
+        min_size=1,
+        max_size=6,
+    ),
+)
 def test_mutated_pickles(seed: bytes, edits: list[tuple[int, int, int]]) -> None:
     _check(parse(_mutate(seed, edits), _LIMITS))
 
 
-@settings(max_examples=120, deadline=5000,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(st.sampled_from(_SEEDS),
-       st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10_000), st.integers(0, 255)),
-                max_size=4),
-       st.sampled_from(["x.pkl", "x.pt", "x.safetensors", "x.npy", "x", "x.bin"]))
-def test_the_scanner_survives_mutated_files(tmp_path_factory: object, seed: bytes,
-                                            edits: list[tuple[int, int, int]], name: str) -> None:
+@settings(
+    max_examples=120,
+    deadline=5000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.sampled_from(_SEEDS),
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10_000), st.integers(0, 255)), max_size=4),
+    st.sampled_from(["x.pkl", "x.pt", "x.safetensors", "x.npy", "x", "x.bin"]),
+)
+def test_the_scanner_survives_mutated_files(
+    tmp_path_factory: object, seed: bytes, edits: list[tuple[int, int, int]], name: str
+) -> None:
     directory = MARKER_DIR / "files"
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name

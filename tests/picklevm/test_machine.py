@@ -28,17 +28,23 @@ from supplychain.picklevm import (
 )
 
 _SAFE_CALLS = {
-    "builtins.set": set, "builtins.frozenset": frozenset, "builtins.bytearray": bytearray,
-    "builtins.complex": complex, "builtins.list": list, "builtins.dict": dict,
+    "builtins.set": set,
+    "builtins.frozenset": frozenset,
+    "builtins.bytearray": bytearray,
+    "builtins.complex": complex,
+    "builtins.list": list,
+    "builtins.dict": dict,
     "builtins.bytes": bytes,
-    "collections.OrderedDict": OrderedDict, "collections.Counter": Counter,
-    "collections.deque": deque, "collections.defaultdict": defaultdict,
+    "collections.OrderedDict": OrderedDict,
+    "collections.Counter": Counter,
+    "collections.deque": deque,
+    "collections.defaultdict": defaultdict,
     "_codecs.encode": lambda s, enc="utf-8": s.encode(enc),
 }
 
 
 def materialize(value: Any, seen: dict[int, Any] | None = None) -> Any:
-    """Evaluate the (few, safe) calls of a pure-data graph so it can be compared with pickle.loads."""
+    """Evaluate the few safe calls of a pure-data graph, to compare it with pickle.loads."""
     seen = {} if seen is None else seen
     if id(value) in seen:
         return seen[id(value)]
@@ -71,12 +77,52 @@ def materialize(value: Any, seen: dict[int, Any] | None = None) -> Any:
 
 
 DATA = [
-    0, 1, -1, 255, 256, 65535, 65536, 2**31 - 1, -(2**31), 2**31, 2**64, -(2**100), True, False,
-    None, 0.0, -1.5, 1e300, float("inf"), "", "ascii", "héllo wörld ✓", "\udcff", b"", b"\x00\xff",
-    bytes(range(256)) * 3, bytearray(b"abc"), (), (1,), (1, 2), (1, 2, 3), (1, 2, 3, 4), [], [1, [2]],
-    {}, {"a": 1, 2: "b", (1, 2): None}, {1, 2, 3}, frozenset({"x"}), 3 + 4j,
-    OrderedDict(a=1, b=[2]), Counter("mississippi"), deque([1, 2]), defaultdict(list, {"k": [1]}),
-    {"nested": [{"deep": (1, {2: [3, {4}]})}]}, "x" * 70_000, list(range(3000)),
+    0,
+    1,
+    -1,
+    255,
+    256,
+    65535,
+    65536,
+    2**31 - 1,
+    -(2**31),
+    2**31,
+    2**64,
+    -(2**100),
+    True,
+    False,
+    None,
+    0.0,
+    -1.5,
+    1e300,
+    float("inf"),
+    "",
+    "ascii",
+    "héllo wörld ✓",
+    "\udcff",
+    b"",
+    b"\x00\xff",
+    bytes(range(256)) * 3,
+    bytearray(b"abc"),
+    (),
+    (1,),
+    (1, 2),
+    (1, 2, 3),
+    (1, 2, 3, 4),
+    [],
+    [1, [2]],
+    {},
+    {"a": 1, 2: "b", (1, 2): None},
+    {1, 2, 3},
+    frozenset({"x"}),
+    3 + 4j,
+    OrderedDict(a=1, b=[2]),
+    Counter("mississippi"),
+    deque([1, 2]),
+    defaultdict(list, {"k": [1]}),
+    {"nested": [{"deep": (1, {2: [3, {4}]})}]},
+    "x" * 70_000,
+    list(range(3000)),
 ]
 
 
@@ -111,8 +157,14 @@ def test_a_self_referencing_list_stays_a_cycle() -> None:
 
 def test_memoize_uses_the_count_of_distinct_slots_like_cpython() -> None:
     # BINPUT 5, then MEMOIZE x4: CPython puts at 1, 2, 3, 4; the fifth MEMOIZE overwrites 5
-    data = (b"\x80\x04" + b"K\x0aq\x05" + b"K\x01\x94K\x02\x94K\x03\x94K\x04\x94K\x09\x94"
-            + b"000000" + b"h\x05h\x01h\x04" + b"\x87.")
+    data = (
+        b"\x80\x04"
+        + b"K\x0aq\x05"
+        + b"K\x01\x94K\x02\x94K\x03\x94K\x04\x94K\x09\x94"
+        + b"000000"
+        + b"h\x05h\x01h\x04"
+        + b"\x87."
+    )
     assert pickle.loads(data) == (9, 1, 4)
     assert parse(data).value == (9, 1, 4)
 
@@ -128,8 +180,10 @@ def test_a_missing_memo_slot_stops_the_load_after_what_ran() -> None:
 
 
 def test_calls_record_kind_target_and_arguments() -> None:
-    data = (b"\x80\x02cbuiltins\nprint\nX\x01\x00\x00\x00a\x85R"
-            b"cmod\nCls\n)\x81(cmod\nOld\nK\x01o(K\x02imod\nInst\n\x87.")
+    data = (
+        b"\x80\x02cbuiltins\nprint\nX\x01\x00\x00\x00a\x85R"
+        b"cmod\nCls\n)\x81(cmod\nOld\nK\x01o(K\x02imod\nInst\n\x87."
+    )
     result = parse(data)
     kinds = [(c.kind, c.target.qualified, c.args) for c in result.calls]
     assert kinds == [
@@ -156,8 +210,10 @@ def test_dotted_names_walk_attributes_from_protocol_4() -> None:
 
 
 def test_stack_global_from_a_call_result_is_unresolved() -> None:
-    data = (b"\x80\x04c_codecs\ndecode\nX\x02\x00\x00\x00bfX\x05\x00\x00\x00rot13\x86R"
-            b"X\x06\x00\x00\x00system\x93X\x02\x00\x00\x00id\x85R.")
+    data = (
+        b"\x80\x04c_codecs\ndecode\nX\x02\x00\x00\x00bfX\x05\x00\x00\x00rot13\x86R"
+        b"X\x06\x00\x00\x00system\x93X\x02\x00\x00\x00id\x85R."
+    )
     result = parse(data)
     call = result.calls[-1]
     assert call.target is None
@@ -173,8 +229,10 @@ def test_stack_global_needs_strings_like_cpython() -> None:
 
 
 def test_ext_codes_follow_copyreg_registrations_made_earlier_in_the_stream() -> None:
-    data = (b"\x80\x02ccopyreg\nadd_extension\nX\x05\x00\x00\x00posixX\x06\x00\x00\x00system"
-            b"K\xf0\x87R0\x82\xf0.")
+    data = (
+        b"\x80\x02ccopyreg\nadd_extension\nX\x05\x00\x00\x00posixX\x06\x00\x00\x00system"
+        b"K\xf0\x87R0\x82\xf0."
+    )
     assert parse(data).value.qualified == "posix.system"
     unregistered = parse(b"\x80\x02\x82\x07.").value
     assert unregistered.module is None and "extension code 7" in unregistered.unresolved
@@ -203,8 +261,19 @@ def test_setitems_on_a_call_result_are_logged_in_order() -> None:
 
 
 def test_protocol0_literals_follow_cpython() -> None:
-    for text in (b"I01\n.", b"I00\n.", b"I 1\n.", b"I010\n.", b"I0x1f\n.", b"I-7\n.",
-                 b"L123L\n.", b"F1.5\n.", b"S'a\\nb'\n.", b"Vcaf\\u00e9\n.", b"I99999999999999999999\n."):
+    for text in (
+        b"I01\n.",
+        b"I00\n.",
+        b"I 1\n.",
+        b"I010\n.",
+        b"I0x1f\n.",
+        b"I-7\n.",
+        b"L123L\n.",
+        b"F1.5\n.",
+        b"S'a\\nb'\n.",
+        b"Vcaf\\u00e9\n.",
+        b"I99999999999999999999\n.",
+    ):
         assert parse(text).value == pickle.loads(text), text
 
 

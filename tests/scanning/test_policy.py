@@ -11,8 +11,14 @@ from supplychain.scanning.results import Severity
 
 
 def grade(module: str | None, name: str | None, *, dotted: bool = False) -> Severity:
-    node = Global(module, name, offset=0, opcode="GLOBAL", dotted=dotted,
-                  unresolved=None if module else "computed")
+    node = Global(
+        module,
+        name,
+        offset=0,
+        opcode="GLOBAL",
+        dotted=dotted,
+        unresolved=None if module else "computed",
+    )
     return builtin_policy().grade(node).severity
 
 
@@ -42,8 +48,9 @@ def test_dotted_walks_through_dangerous_modules_are_critical() -> None:
 
 
 def test_the_table_is_exact_and_disjoint() -> None:
-    raw = json.loads(resources.files("supplychain.scanning").joinpath("data/globals.json")
-                     .read_text())
+    raw = json.loads(
+        resources.files("supplychain.scanning").joinpath("data/globals.json").read_text()
+    )
     policy = builtin_policy()
     for tier in ("info", "medium"):
         for key in raw[tier]:

@@ -65,7 +65,8 @@ def test_sarif_report(run_cli, model: Path, tmp_path: Path) -> None:
     assert finding["level"] == "error"
     assert rules[finding["ruleIndex"]]["id"] == "pickle.gadget"
     assert finding["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith(
-        "model/evil.pkl")
+        "model/evil.pkl"
+    )
 
 
 def test_fail_on_raises_the_bar(run_cli, tmp_path: Path) -> None:
@@ -80,22 +81,34 @@ def test_a_user_allowlist_extends_the_safe_list(run_cli, tmp_path: Path) -> None
     path = tmp_path / "custom.pkl"
     path.write_bytes(UNLISTED)
     allow = tmp_path / "allow.json"
-    allow.write_text(json.dumps({"version": 1, "globals": [
-        {"name": "mypkg.layers.Block", "tier": "medium", "reason": "our own layer"}]}))
+    allow.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "globals": [
+                    {"name": "mypkg.layers.Block", "tier": "medium", "reason": "our own layer"}
+                ],
+            }
+        )
+    )
     result = run_cli("scan", "--json", "--allowlist", allow, path)
     assert result.exit_code == 0, result
     [finding] = json.loads(result.stdout)["files"][0]["findings"]
     assert finding["severity"] == "medium"
 
 
-@pytest.mark.parametrize("entry, message", [
-    ({"name": "posix.system", "tier": "info"}, "gadget"),
-    ({"name": "torch.*", "tier": "info"}, "schema"),
-    ({"name": "mypkg", "tier": "info"}, "schema"),
-    ({"name": "mypkg.X", "tier": "critical"}, "schema"),
-])
-def test_bad_allowlists_are_refused(run_cli, tmp_path: Path, entry: dict[str, str],
-                                    message: str) -> None:
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"name": "posix.system", "tier": "info"}, "gadget"),
+        ({"name": "torch.*", "tier": "info"}, "schema"),
+        ({"name": "mypkg", "tier": "info"}, "schema"),
+        ({"name": "mypkg.X", "tier": "critical"}, "schema"),
+    ],
+)
+def test_bad_allowlists_are_refused(
+    run_cli, tmp_path: Path, entry: dict[str, str], message: str
+) -> None:
     path = tmp_path / "x.pkl"
     path.write_bytes(UNLISTED)
     allow = tmp_path / "allow.json"
@@ -112,7 +125,9 @@ def test_could_not_scan_is_its_own_outcome(run_cli, tmp_path: Path) -> None:
     assert result.exit_code == 3, result
     assert "COULD NOT SCAN" in result.stdout
     report = json.loads(run_cli("scan", "--json", path).stdout)
-    assert report["outcome"] == "could-not-scan" and report["files"][0]["status"] == "could-not-scan"
+    assert (
+        report["outcome"] == "could-not-scan" and report["files"][0]["status"] == "could-not-scan"
+    )
 
 
 def test_a_finding_wins_over_could_not_scan(run_cli, tmp_path: Path) -> None:

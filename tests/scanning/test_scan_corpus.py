@@ -1,4 +1,4 @@
-"""The corpus, end to end: every malicious sample flagged, no benign one, and no payload ever runs."""
+"""The corpus end to end: every malicious sample flagged, no benign one, no payload run."""
 
 from __future__ import annotations
 
@@ -25,9 +25,29 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Sample]
 def test_corpus_covers_the_known_bypass_families(corpus: tuple[Path, list[Sample]]) -> None:
     _, samples = corpus
     techniques = " ".join(s.technique for s in samples if s.kind == MALICIOUS).lower()
-    for family in ("dotted", "cpickle", "__builtin__", "commands.getoutput", "memo", "computed", "inst", "obj", "nested",
-                   "invalid opcode", "frame", "gzip", "joblib", "legacy", "tar", "crc",
-                   "local header name", "7z", "renamed", "object array", "no denylist"):
+    for family in (
+        "dotted",
+        "cpickle",
+        "__builtin__",
+        "commands.getoutput",
+        "memo",
+        "computed",
+        "inst",
+        "obj",
+        "nested",
+        "invalid opcode",
+        "frame",
+        "gzip",
+        "joblib",
+        "legacy",
+        "tar",
+        "crc",
+        "local header name",
+        "7z",
+        "renamed",
+        "object array",
+        "no denylist",
+    ):
         assert family in techniques, family
     assert sum(s.kind == MALICIOUS for s in samples) >= 60
     assert sum(s.kind == BENIGN for s in samples) >= 20
@@ -42,8 +62,10 @@ def test_every_malicious_sample_is_flagged_at_its_severity(
         result = scan_file(sample.path)
         top = result.max_severity
         if top is None or top < Severity(sample.expected):
-            missed.append(f"{sample.name} ({sample.technique}): got {top}, "
-                          f"{[f.message for f in result.findings]}")
+            missed.append(
+                f"{sample.name} ({sample.technique}): got {top}, "
+                f"{[f.message for f in result.findings]}"
+            )
     assert not missed, "\n".join(missed)
 
 
@@ -53,8 +75,10 @@ def test_no_benign_sample_has_a_finding_above_info(corpus: tuple[Path, list[Samp
     for sample in (s for s in samples if s.kind == BENIGN):
         result = scan_file(sample.path)
         if result.status is not Status.SCANNED or not result.clean:
-            alarms.append(f"{sample.name}: {result.status.value} {result.reason} "
-                          f"{[(f.severity.value, f.message) for f in result.findings]}")
+            alarms.append(
+                f"{sample.name}: {result.status.value} {result.reason} "
+                f"{[(f.severity.value, f.message) for f in result.findings]}"
+            )
     assert not alarms, "\n".join(alarms)
 
 
@@ -63,7 +87,10 @@ def test_scanning_the_corpus_runs_no_payload(corpus: tuple[Path, list[Sample]]) 
     # through the real command, in a separate process, as a user would run it
     completed = subprocess.run(
         [sys.executable, "-m", "supplychain", "scan", "--json", str(root / "files")],
-        capture_output=True, text=True, check=False, cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
     )
     assert completed.returncode == 1, completed.stderr
     report = json.loads(completed.stdout)
@@ -98,11 +125,15 @@ for path, how in samples:
 
 
 def test_the_payloads_are_real(tmp_path: Path) -> None:
-    """Loading the samples the unsafe way does create their markers (so the scan tests mean something)."""
+    """Loading the samples the unsafe way creates their markers: the scan tests mean something."""
     samples = [s for s in build(tmp_path) if s.live]
     completed = subprocess.run(
         [sys.executable, "-c", _LOADER, json.dumps([[str(s.path), s.live] for s in samples])],
-        capture_output=True, text=True, check=False, cwd=tmp_path, timeout=300,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=300,
     )
     dead = [s.name for s in samples if s.marker is not None and not s.marker.exists()]
     assert not dead, f"payloads that did not run when loaded: {dead}\n{completed.stderr[-2000:]}"
