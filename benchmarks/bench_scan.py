@@ -34,8 +34,12 @@ sys.path.insert(0, str(REPO / "tests" / "scanning"))
 
 import scan_corpus  # noqa: E402
 
-QUIET_ENV = {"PROMPTFOO_DISABLE_TELEMETRY": "1", "NO_ANALYTICS": "1", "CI": "1",
-             "DO_NOT_TRACK": "1"}
+QUIET_ENV = {
+    "PROMPTFOO_DISABLE_TELEMETRY": "1",
+    "NO_ANALYTICS": "1",
+    "CI": "1",
+    "DO_NOT_TRACK": "1",
+}
 
 
 @dataclass
@@ -69,22 +73,37 @@ def modelaudit_critical(code: int, out: str) -> tuple[bool, bool]:
 def tools(peers: Path | None, selected: set[str]) -> list[Tool]:
     ours = [sys.executable, "-m", "supplychain"]
     found = [
-        Tool("supplychain", lambda p: [*ours, "-q", "scan", str(p)],
-             exit_code_judge({1}, {2, 3, 70})),
+        Tool(
+            "supplychain", lambda p: [*ours, "-q", "scan", str(p)], exit_code_judge({1}, {2, 3, 70})
+        ),
     ]
     if peers is not None:
         found += [
-            Tool("picklescan", lambda p: [str(peers / "picklescan"), "-p", str(p)],
-                 exit_code_judge({1}, {2})),
-            Tool("modelscan", lambda p: [str(peers / "modelscan"), "-p", str(p)],
-                 exit_code_judge({1}, {2, 3})),
-            Tool("fickling", lambda p: [str(peers / "fickling"), "--check-safety", str(p)],
-                 exit_code_judge({1}, {2})),
-            Tool("modelaudit (critical)",
-                 lambda p: [str(peers / "modelaudit"), "scan", "--format", "json", str(p)],
-                 modelaudit_critical),
-            Tool("modelaudit (any)", lambda p: [str(peers / "modelaudit"), "scan", str(p)],
-                 exit_code_judge({1}, {2})),
+            Tool(
+                "picklescan",
+                lambda p: [str(peers / "picklescan"), "-p", str(p)],
+                exit_code_judge({1}, {2}),
+            ),
+            Tool(
+                "modelscan",
+                lambda p: [str(peers / "modelscan"), "-p", str(p)],
+                exit_code_judge({1}, {2, 3}),
+            ),
+            Tool(
+                "fickling",
+                lambda p: [str(peers / "fickling"), "--check-safety", str(p)],
+                exit_code_judge({1}, {2}),
+            ),
+            Tool(
+                "modelaudit (critical)",
+                lambda p: [str(peers / "modelaudit"), "scan", "--format", "json", str(p)],
+                modelaudit_critical,
+            ),
+            Tool(
+                "modelaudit (any)",
+                lambda p: [str(peers / "modelaudit"), "scan", str(p)],
+                exit_code_judge({1}, {2}),
+            ),
         ]
     return [t for t in found if not selected or t.name.split()[0] in selected]
 
@@ -93,8 +112,15 @@ def run(tool: Tool, path: Path, cwd: Path, timeout: float) -> Verdict:
     env = {**os.environ, **QUIET_ENV}
     started = time.perf_counter()
     try:
-        completed = subprocess.run(tool.command(path), capture_output=True, text=True, cwd=cwd,
-                                   env=env, timeout=timeout, check=False)
+        completed = subprocess.run(
+            tool.command(path),
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=env,
+            timeout=timeout,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return Verdict(False, True, time.perf_counter() - started)
     seconds = time.perf_counter() - started
@@ -143,16 +169,25 @@ def main() -> int:
         shutil.rmtree(args.workdir, ignore_errors=True)
 
 
-def report(chosen: list[Tool], samples: list[scan_corpus.Sample], big: Path | None,
-           markers: list[Path], json_path: Path | None) -> None:
+def report(
+    chosen: list[Tool],
+    samples: list[scan_corpus.Sample],
+    big: Path | None,
+    markers: list[Path],
+    json_path: Path | None,
+) -> None:
     malicious = [s for s in samples if s.kind == scan_corpus.MALICIOUS]
     benign = [s for s in samples if s.kind == scan_corpus.BENIGN]
     size = big.stat().st_size if big is not None else 0
-    print(f"corpus: {len(malicious)} malicious, {len(benign)} benign samples; "
-          f"large checkpoint {size / (1 << 30):.2f} GiB")
+    print(
+        f"corpus: {len(malicious)} malicious, {len(benign)} benign samples; "
+        f"large checkpoint {size / (1 << 30):.2f} GiB"
+    )
     print()
-    print("| tool | caught | missed (of which errors) | false alarms | errors on benign "
-          "| median s/file | large checkpoint s | s per GiB |")
+    print(
+        "| tool | caught | missed (of which errors) | false alarms | errors on benign "
+        "| median s/file | large checkpoint s | s per GiB |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     raw: dict[str, object] = {}
     for tool in chosen:
@@ -167,11 +202,14 @@ def report(chosen: list[Tool], samples: list[scan_corpus.Sample], big: Path | No
         if big_result is not None:
             big_text = f"{big_result.seconds:.2f}" + (" (error)" if big_result.error else "")
             per_gb = f"{big_result.seconds / (size / (1 << 30)):.2f}"
-        print(f"| {tool.name} | {len(caught)}/{len(malicious)} | {len(missed)} ({len(errors)}) "
-              f"| {len(alarms)}/{len(benign)} | {len(benign_errors)} "
-              f"| {statistics.median(times):.2f} | {big_text} | {per_gb} |")
+        print(
+            f"| {tool.name} | {len(caught)}/{len(malicious)} | {len(missed)} ({len(errors)}) "
+            f"| {len(alarms)}/{len(benign)} | {len(benign_errors)} "
+            f"| {statistics.median(times):.2f} | {big_text} | {per_gb} |"
+        )
         raw[tool.name] = {
-            "missed": [s.name for s in missed], "false_alarms": [s.name for s in alarms],
+            "missed": [s.name for s in missed],
+            "false_alarms": [s.name for s in alarms],
             "errors": [s.name for s in errors + benign_errors],
             "seconds": {k: round(v.seconds, 4) for k, v in tool.results.items()},
         }
@@ -180,8 +218,10 @@ def report(chosen: list[Tool], samples: list[scan_corpus.Sample], big: Path | No
         info = raw[tool.name]
         assert isinstance(info, dict)
         if info["missed"] or info["false_alarms"]:
-            print(f"{tool.name}: missed {', '.join(info['missed']) or '-'}; "
-                  f"false alarms {', '.join(info['false_alarms']) or '-'}")
+            print(
+                f"{tool.name}: missed {', '.join(info['missed']) or '-'}; "
+                f"false alarms {', '.join(info['false_alarms']) or '-'}"
+            )
     print(f"\npayload markers created during the benchmark: {len(markers)}")
     if json_path is not None:
         json_path.write_text(json.dumps(raw, indent=2))

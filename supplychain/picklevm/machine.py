@@ -16,16 +16,17 @@ prefetching file reads ignore frames instead. The two can run different
 opcodes on the same bytes; ``exact_frames`` selects, per FRAME offset, which
 reading to emulate, and every straddling read is reported as an anomaly so a
 caller can explore the other reading (see :func:`parse_all_readings`).
+
+The module is long on purpose: one method per opcode, kept together so the
+whole state machine can be read side by side with ``_pickle.c``.
 """
 
 from __future__ import annotations
 
 import codecs
-import enum
 import re
 import struct
-from collections.abc import Callable, Container, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container
 from typing import Any, cast
 
 from supplychain.picklevm.names import HIGHEST_PROTOCOL, looks_like_pickle, map_python2_name
@@ -38,171 +39,23 @@ from supplychain.picklevm.nodes import (
     OutOfBandBuffer,
     PersistentRef,
 )
+from supplychain.picklevm.opcodes import OPNAMES
+from supplychain.picklevm.results import (
+    ALL_FRAMES,
+    NO_FRAMES,
+    Anomaly,
+    BuildEvent,
+    BuildHook,
+    Embedded,
+    HookContext,
+    HookError,
+    Mutation,
+    Outcome,
+    ParseOptions,
+    PickleError,
+    PickleResult,
+)
 from supplychain.picklevm.source import Source, SourceError, SourceLimit
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on the work and memory one parse may take; hitting one ends it as LIMIT."""
-
-    max_opcodes: int = 50_000_000
-    max_memo: int = 10_000_000
-    max_stack: int = 10_000_000
-    #: Elements added to containers and call logs, in total.
-    max_items: int = 50_000_000
-    #: Byte/text strings longer than this become LargeBytes ranges, not values.
-    large_bytes: int = 1 << 16
-    #: Protocol-0 text lines longer than this are not decoded.
-    max_line: int = 1 << 16
-    #: From forward-only sources, capture pickle-looking large strings up to this size.
-    capture: int = 64 << 20
-    #: Bytes of each LargeBytes kept as its head.
-    head: int = 256
-
-
-class _AllFrames:
-    def __contains__(self, item: object) -> bool:
-        return True
-
-    def __repr__(self) -> str:
-        return "ALL_FRAMES"
-
-
-#: ``exact_frames`` value: every FRAME is read as its own buffer (``Unpickler(io.BytesIO(...))``,
-#: which is how torch reads a zip checkpoint's data.pkl).
-ALL_FRAMES: Container[int] = _AllFrames()
-#: ``exact_frames`` value: frames are ignored (``pickle.loads``, prefetching file reads).
-NO_FRAMES: Container[int] = frozenset()
-
-
-class Outcome(str, enum.Enum):
-    #: Reached STOP: CPython would return ``value``.
-    COMPLETE = "complete"
-    #: CPython raises at ``error.offset`` (invalid opcode, bad memo reference, type error...).
-    ERROR = "error"
-    #: The data ends before STOP.
-    TRUNCATED = "truncated"
-    #: A bound in :class:`Limits` was reached; the rest was not analysed.
-    LIMIT = "limit"
-
-
-@dataclass(frozen=True)
-class Anomaly:
-    """Something no pickler writes, worth a scanner's attention."""
-
-    offset: int
-    kind: str
-    message: str
-
-
-@dataclass(frozen=True)
-class BuildEvent:
-    """BUILD: ``state`` applied to ``target`` (``__setstate__`` or attribute updates)."""
-
-    target: Any
-    state: Any
-    offset: int
-
-
-@dataclass(frozen=True)
-class Mutation:
-    """An opcode that changes an imported object in place (attribute or item injection)."""
-
-    target: Global
-    opcode: str
-    offset: int
-    value: Any
-
-
-@dataclass(frozen=True)
-class Embedded:
-    """A byte/text string in the pickle that looks like a pickle itself."""
-
-    offset: int
-    value: bytes | LargeBytes
-
-
-@dataclass(frozen=True)
-class PickleError:
-    offset: int
-    opcode: str | None
-    message: str
-
-
-@dataclass(frozen=True)
-class PickleResult:
-    """What one pickle stream does when loaded, without doing any of it."""
-
-    outcome: Outcome
-    #: What ``load()`` returns (the inert graph); None unless COMPLETE.
-    value: Any
-    #: Offset just after the last opcode read (after STOP when COMPLETE).
-    end: int
-    #: Where a reader of stacked pickles starts the next one (differs from ``end`` only when
-    #: STOP lies inside a frame read as its own buffer).
-    next_offset: int
-    error: PickleError | None
-    opcodes: int
-    #: Highest PROTO seen (None: no PROTO opcode, i.e. protocol 0/1).
-    protocol: int | None
-    #: Every find_class, in order (GLOBAL, STACK_GLOBAL, INST, EXT*).
-    globals: tuple[Global, ...]
-    #: Every call, in the order CPython would make them.
-    calls: tuple[Call, ...]
-    builds: tuple[BuildEvent, ...]
-    mutations: tuple[Mutation, ...]
-    persistent_refs: tuple[PersistentRef, ...]
-    large: tuple[LargeBytes, ...]
-    embedded: tuple[Embedded, ...]
-    anomalies: tuple[Anomaly, ...]
-    #: Offsets of FRAME opcodes whose frame an argument read runs past.
-    straddled_frames: frozenset[int]
-    #: Pickles a build hook parsed inline (joblib object arrays), by offset.
-    nested: tuple[tuple[int, PickleResult], ...] = ()
-
-    @property
-    def complete(self) -> bool:
-        return self.outcome is Outcome.COMPLETE
-
-
-class HookError(Exception):
-    """Raised by a build hook that cannot follow the stream (e.g. unknown array layout)."""
-
-    def __init__(self, message: str, *, limit: bool = False) -> None:
-        super().__init__(message)
-        self.limit = limit
-
-
-@dataclass
-class HookContext:
-    """What a build hook may do: read or skip raw bytes, or parse an inline pickle."""
-
-    source: Source
-    options: ParseOptions
-    nested: list[tuple[int, PickleResult]]
-
-    def parse_inline(self) -> PickleResult:
-        offset = self.source.tell()
-        result = _Machine(self.source, self.options).run()
-        self.nested.append((offset, result))
-        return result
-
-
-#: ``hook(call, state, context)`` runs after BUILD on a call result; a non-None return replaces
-#: the object on the stack.
-BuildHook = Callable[[Call, Any, HookContext], Any]
-
-
-@dataclass(frozen=True)
-class ParseOptions:
-    limits: Limits = field(default_factory=Limits)
-    #: FRAME offsets to read as separate buffers (see the module docstring).
-    exact_frames: Container[int] = NO_FRAMES
-    #: Apply Python-2 name mapping for protocol < 3 (as ``pickle.load`` does by default).
-    fix_imports: bool = True
-    #: copyreg extension registry to start from (a fresh interpreter's is empty).
-    extensions: Mapping[int, tuple[str, str]] = field(default_factory=dict)
-    build_hook: BuildHook | None = None
 
 
 class _Stop(Exception):
@@ -210,82 +63,6 @@ class _Stop(Exception):
         super().__init__(message)
         self.outcome = outcome
         self.message = message
-
-
-_OPNAMES: dict[int, str] = {
-    0x28: "MARK",
-    0x2E: "STOP",
-    0x30: "POP",
-    0x31: "POP_MARK",
-    0x32: "DUP",
-    0x46: "FLOAT",
-    0x49: "INT",
-    0x4A: "BININT",
-    0x4B: "BININT1",
-    0x4C: "LONG",
-    0x4D: "BININT2",
-    0x4E: "NONE",
-    0x50: "PERSID",
-    0x51: "BINPERSID",
-    0x52: "REDUCE",
-    0x53: "STRING",
-    0x54: "BINSTRING",
-    0x55: "SHORT_BINSTRING",
-    0x56: "UNICODE",
-    0x58: "BINUNICODE",
-    0x61: "APPEND",
-    0x62: "BUILD",
-    0x63: "GLOBAL",
-    0x64: "DICT",
-    0x7D: "EMPTY_DICT",
-    0x65: "APPENDS",
-    0x67: "GET",
-    0x68: "BINGET",
-    0x69: "INST",
-    0x6A: "LONG_BINGET",
-    0x6C: "LIST",
-    0x5D: "EMPTY_LIST",
-    0x6F: "OBJ",
-    0x70: "PUT",
-    0x71: "BINPUT",
-    0x72: "LONG_BINPUT",
-    0x73: "SETITEM",
-    0x74: "TUPLE",
-    0x29: "EMPTY_TUPLE",
-    0x75: "SETITEMS",
-    0x47: "BINFLOAT",
-    0x80: "PROTO",
-    0x81: "NEWOBJ",
-    0x82: "EXT1",
-    0x83: "EXT2",
-    0x84: "EXT4",
-    0x85: "TUPLE1",
-    0x86: "TUPLE2",
-    0x87: "TUPLE3",
-    0x88: "NEWTRUE",
-    0x89: "NEWFALSE",
-    0x8A: "LONG1",
-    0x8B: "LONG4",
-    0x42: "BINBYTES",
-    0x43: "SHORT_BINBYTES",
-    0x8C: "SHORT_BINUNICODE",
-    0x8D: "BINUNICODE8",
-    0x8E: "BINBYTES8",
-    0x8F: "EMPTY_SET",
-    0x90: "ADDITEMS",
-    0x91: "FROZENSET",
-    0x92: "NEWOBJ_EX",
-    0x93: "STACK_GLOBAL",
-    0x94: "MEMOIZE",
-    0x95: "FRAME",
-    0x96: "BYTEARRAY8",
-    0x97: "NEXT_BUFFER",
-    0x98: "READONLY_BUFFER",
-}
-
-
-def opcode_name(code: int) -> str:
-    return _OPNAMES.get(code, f"0x{code:02x}")
 
 
 _C_LONG = re.compile(rb"\s*[+-]?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
@@ -354,7 +131,7 @@ class _Machine:
                 if handler is None:
                     self.op_name = None
                     raise _Stop(Outcome.ERROR, f"invalid load key {bytes([code])!r}")
-                self.op_name = _OPNAMES[code]
+                self.op_name = OPNAMES[code]
                 handler(self)
                 if not count & 0xFFF:
                     self._check_limits(count)
@@ -1120,13 +897,19 @@ class _Machine:
             raise _Stop(Outcome.ERROR, f"BUILD on a {type(target).__name__} (it has no __dict__)")
 
     def _run_hook(self, hook: BuildHook, target: Call, state: Any) -> None:
-        context = HookContext(self.src, self.opts, self.nested)
+        context = HookContext(self.src, self._parse_nested)
         try:
             replacement = hook(target, state, context)
         except HookError as exc:
             raise _Stop(Outcome.LIMIT if exc.limit else Outcome.ERROR, str(exc)) from None
         if replacement is not None:
             self.stack[-1] = replacement
+
+    def _parse_nested(self) -> PickleResult:
+        offset = self.src.tell()
+        result = _Machine(self.src, self.opts).run()
+        self.nested.append((offset, result))
+        return result
 
     def op_proto(self) -> None:
         version = self._read(1)[0]
@@ -1173,7 +956,7 @@ def _origin(value: Any) -> str:
 
 _DISPATCH: dict[int, Callable[[_Machine], None]] = {
     code: getattr(_Machine, "op_" + name.lower())
-    for code, name in _OPNAMES.items()
+    for code, name in OPNAMES.items()
     if name != "STOP"
 }
 
