@@ -7,6 +7,7 @@ directories, and skip everything else.
 
 from __future__ import annotations
 
+import json
 import struct
 import tarfile
 import zlib
@@ -45,6 +46,7 @@ RULE_OBJECT_ARRAY = "numpy.object-array"
 RULE_TORCHSCRIPT = "torch.torchscript-code"
 RULE_SAFETENSORS = "safetensors.invalid-header"
 RULE_EMBEDDED = "pickle.embedded-pickle"
+RULE_KERAS_LAMBDA = "keras.lambda-layer"
 
 #: How many stacked pickles a raw pickle file may hold before we stop looking.
 MAX_STACKED = 64
@@ -71,14 +73,8 @@ def scan_pickle_stream(
     """Parse one stream under every FRAME reading and report it; returns the first reading."""
     hook = joblib.array_hook if joblib_aware else None
     options = ParseOptions(scan.options.limits, frames, build_hook=hook)  # type: ignore[arg-type]
-    if blob.random_access or frames is ALL_FRAMES:
-        results = (
-            parse_all_readings(source_at, options)
-            if frames is NO_FRAMES
-            else [parse(source_at(), options)]
-        )
-    else:
-        results = [parse(source_at(), options)]
+    # one parse for a clean stream; more when FRAME opcodes let loaders disagree
+    results = parse_all_readings(source_at, options)
     first = results[0]
     scan.pickles += 1
     for result in results:
@@ -258,11 +254,66 @@ def scan_zip(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
             scan.refine(blob, Format.NUMPY_ZIP)
         elif "config.json" in names and any(n.endswith(".weights.h5") for n in names):
             scan.refine(blob, Format.KERAS)
+            _scan_keras_config(scan, blob, handle, archive)
         else:
             scan.refine(blob, Format.ZIP)
+        keras = "config.json" in names and any(n.endswith(".weights.h5") for n in names)
         for member in archive.members:
-            if not member.name.endswith("/"):
-                _scan_member(scan, blob, handle, member)
+            if member.name.endswith("/"):
+                continue
+            if keras and member.name.endswith(".weights.h5"):
+                continue  # Keras v3 reads only arrays from it (h5py); the code risk is config.json
+            _scan_member(scan, blob, handle, member)
+
+
+#: Keras layers whose config carries Python code (marshalled bytecode or a function reference).
+_CODE_LAYERS = frozenset({"Lambda"})
+MAX_KERAS_CONFIG = 64 << 20
+
+
+def _scan_keras_config(scan: FileScan, blob: Blob, handle: object, archive: ZipArchive) -> None:
+    member = archive.get("config.json")
+    if member is None or not member.readable or member.size > MAX_KERAS_CONFIG:
+        scan.could_not_scan(blob, "the Keras config.json is unreadable or too large")
+        return
+    raw = member_source(handle, member, cap=MAX_KERAS_CONFIG).read(MAX_KERAS_CONFIG)  # type: ignore[arg-type]
+    try:
+        config = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        scan.add(
+            Finding(
+                RULE_CONTAINER,
+                Severity.MEDIUM,
+                "Keras config.json is not JSON",
+                _join(blob.location, "config.json"),
+            )
+        )
+        return
+    for path, layer in _layers(config, "config.json"):
+        scan.add(
+            Finding(
+                RULE_KERAS_LAMBDA,
+                Severity.HIGH,
+                f"Keras {layer} layer at {path}: it carries Python code that runs when the model "
+                "is loaded with safe_mode=False (CVE-2024-3660, CVE-2025-1550)",
+                _join(blob.location, "config.json"),
+            )
+        )
+
+
+def _layers(node: object, path: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    stack: list[tuple[object, str]] = [(node, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, dict):
+            name = item.get("class_name")
+            if isinstance(name, str) and name in _CODE_LAYERS:
+                found.append((where, name))
+            stack.extend((v, f"{where}/{k}") for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{where}/{i}") for i, v in enumerate(item))
+    return sorted(found)
 
 
 def _join(location: str, name: str) -> str:

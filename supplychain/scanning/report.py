@@ -60,6 +60,7 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "container.malformed": ("medium", "The container is malformed."),
     "container.trailing-data": ("medium", "Bytes that belong to no part of the format."),
+    "keras.lambda-layer": ("high", "A Keras Lambda layer carries Python code."),
     "numpy.object-array": ("medium", "A numpy object array (stored as a pickle)."),
     "torch.torchscript-code": ("medium", "A TorchScript archive carries code."),
     "safetensors.invalid-header": ("medium", "The safetensors header breaks the format's rules."),

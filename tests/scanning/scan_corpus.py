@@ -11,6 +11,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import json
 import lzma
 import os
 import pickle
@@ -653,6 +654,13 @@ def _numpy(b: Builder) -> None:
         return buffer.getvalue()
 
     b.evil("object_array.npz", "object array inside an .npz", npz, live=None)
+    b.evil(
+        "lambda_layer.keras",
+        "Keras archive with a Lambda layer",
+        keras_lambda,
+        expected="high",
+        live=None,
+    )
 
 
 # -- benign --------------------------------------------------------------------------------------
@@ -813,6 +821,7 @@ def _benign(b: Builder) -> None:
         "gzip-wrapped data pickle",
     )
     b.add("config.json", b'{"hidden_size": 16}', BENIGN, "info", "JSON config")
+    b.add("dense.keras", keras_lambda(None), BENIGN, "info", "Keras v3 archive without Lambda")
     b.add("README.md", b"# A model\n\nconfig: see config.json\n", BENIGN, "info", "model card")
 
 
@@ -837,3 +846,33 @@ def build(root: Path, *, torch_samples: bool = True) -> list[Sample]:
         _torch(builder)
         _benign(builder)
     return builder.samples
+
+
+def keras_lambda(marker: Path | None) -> bytes:
+    """A .keras archive whose config holds a Lambda layer (or, with no marker, a Dense layer)."""
+    layer = (
+        {"class_name": "Dense", "config": {"units": 1}}
+        if marker is None
+        else {
+            "class_name": "Lambda",
+            "config": {
+                "function": {
+                    "class_name": "__lambda__",
+                    "config": {"code": "4wEAAAAAAAAA", "defaults": None},
+                }
+            },
+        }
+    )
+    config = {
+        "class_name": "Sequential",
+        "config": {
+            "layers": [{"class_name": "InputLayer", "config": {"batch_shape": [None, 2]}}, layer]
+        },
+    }
+    return _zip_of(
+        {
+            "metadata.json": b"{}",
+            "config.json": json.dumps(config).encode(),
+            "model.weights.h5": b"\x89HDF\r\n\x1a\n" + b"\x00" * 64,
+        }
+    )
