@@ -58,6 +58,10 @@ from supplychain.picklevm.results import (
 from supplychain.picklevm.source import Source, SourceError, SourceLimit
 
 
+#: "No frame boundary ahead."
+_FAR = 1 << 62
+
+
 class _Stop(Exception):
     def __init__(self, outcome: Outcome, message: str) -> None:
         super().__init__(message)
@@ -91,12 +95,13 @@ class _Machine:
         self.max_proto: int | None = None
         self.items = 0
         self.op_offset = source.tell()
-        self.op_name: str | None = None
         self.extensions = dict(options.extensions)
         # frame state: frame_end = end of a frame read as its own buffer; declared_* = the
         # last FRAME as written, for anomaly reports in either reading
-        self.frame_end: int | None = None
-        self.declared_end: int | None = None
+        self._frame_end: int | None = None
+        self._declared_end: int | None = None
+        self.safe_end = _FAR
+        self.op_code = -1
         self.declared_at = -1
         self.globals: list[Global] = []
         self.calls: list[Call] = []
@@ -120,18 +125,23 @@ class _Machine:
         value: Any = None
         try:
             while True:
-                self.op_offset = src.tell()
-                code = self._opcode()
+                # fast path: the next byte is buffered and no frame boundary is near
+                pos = src._pos
+                self.op_offset = pos
+                rel = pos - src._buf_start
+                if pos < self.safe_end and 0 <= rel < len(src._buf):
+                    code = src._buf[rel]
+                    src._pos = pos + 1
+                else:
+                    code = self._opcode()
+                self.op_code = code
                 count += 1
                 if code == 0x2E:  # STOP
-                    self.op_name = "STOP"
                     value = self._pop()
                     break
                 handler = dispatch.get(code)
                 if handler is None:
-                    self.op_name = None
                     raise _Stop(Outcome.ERROR, f"invalid load key {bytes([code])!r}")
-                self.op_name = OPNAMES[code]
                 handler(self)
                 if not count & 0xFFF:
                     self._check_limits(count)
@@ -217,6 +227,33 @@ class _Machine:
                 # C: _Unpickler_ReadImpl refills from the file; the buffer's rest is dropped.
                 self.src.skip(end - pos)
 
+    # frame_end / declared_end setters keep safe_end (reads before it need no frame checks)
+    @property
+    def frame_end(self) -> int | None:
+        return self._frame_end
+
+    @frame_end.setter
+    def frame_end(self, value: int | None) -> None:
+        self._frame_end = value
+        self._refresh_safe_end()
+
+    @property
+    def declared_end(self) -> int | None:
+        return self._declared_end
+
+    @declared_end.setter
+    def declared_end(self, value: int | None) -> None:
+        self._declared_end = value
+        self._refresh_safe_end()
+
+    def _refresh_safe_end(self) -> None:
+        ends = [e for e in (self._frame_end, self._declared_end) if e is not None]
+        self.safe_end = min(ends) if ends else _FAR
+
+    @property
+    def op_name(self) -> str | None:
+        return OPNAMES.get(self.op_code)
+
     def _opcode(self) -> int:
         if self.frame_end is not None or self.declared_end is not None:
             self._enter_read(1, False)
@@ -226,7 +263,15 @@ class _Machine:
         return code
 
     def _read(self, n: int) -> bytes:
-        if self.frame_end is not None or self.declared_end is not None:
+        src = self.src
+        pos = src._pos
+        if pos + n <= self.safe_end:
+            rel = pos - src._buf_start
+            buf = src._buf
+            if 0 <= rel and rel + n <= len(buf):
+                src._pos = pos + n
+                return buf[rel : rel + n]
+        else:
             self._enter_read(n, False)
         data = self.src.read(n)
         if len(data) < n:
