@@ -57,7 +57,6 @@ from supplychain.picklevm.results import (
 )
 from supplychain.picklevm.source import Source, SourceError, SourceLimit
 
-
 #: "No frame boundary ahead."
 _FAR = 1 << 62
 
@@ -268,7 +267,7 @@ class _Machine:
         if pos + n <= self.safe_end:
             rel = pos - src._buf_start
             buf = src._buf
-            if 0 <= rel and rel + n <= len(buf):
+            if rel >= 0 and rel + n <= len(buf):
                 src._pos = pos + n
                 return buf[rel : rel + n]
         else:
