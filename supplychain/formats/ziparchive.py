@@ -29,6 +29,8 @@ _EOCD64 = b"PK\x06\x06"
 _CENTRAL = b"PK\x01\x02"
 _LOCAL = b"PK\x03\x04"
 MAX_COMMENT = 0xFFFF
+#: Central directories larger than this are refused (about a million members' worth).
+MAX_DIRECTORY = 256 << 20
 
 STORED, DEFLATED, BZIP2, LZMA = 0, 8, 12, 14
 _METHOD_NAMES = {STORED: "stored", DEFLATED: "deflated", BZIP2: "bzip2", LZMA: "lzma"}
@@ -117,7 +119,7 @@ def read_zip(handle: BinaryIO, *, max_members: int = 1_000_000) -> ZipArchive:
                 count, cd_size, cd_offset = struct.unpack("<QQQ", record[32:56])
                 cd_end = record_at
     cd_start = cd_end - cd_size
-    if cd_start < 0 or count > max_members:
+    if cd_start < 0 or count > max_members or cd_size > MAX_DIRECTORY:
         raise ZipFormatError("the central directory is inconsistent", hint="the archive is corrupt")
     prefix = cd_start - cd_offset  # as zipfile does for self-extracting archives
     handle.seek(cd_start)
