@@ -389,11 +389,49 @@ def _compressed(b: Builder) -> None:
         live=None,
     )
     b.evil(
+        "joblib_array_is_opcodes.pkl",
+        "joblib array bytes that pickle.load runs as opcodes (where joblib is installed)",
+        _joblib_opcodes_as_array,
+        live=None,
+    )
+    b.evil(
         "joblib_object_array.joblib",
         "payload in a joblib object array's nested pickle",
         lambda m: _joblib_stream(b"", object_payload=open_marker(m)),
         live=None,
     )
+
+
+def _joblib_opcodes_as_array(marker: Path) -> bytes:
+    """joblib.load skips these 'array' bytes as float data; pickle.load runs them as opcodes."""
+    payload = call1("posix", "system", u(touch_cmd(marker))) + b"."
+    payload = payload.ljust((len(payload) + 7) // 8 * 8, b".")
+    count = len(payload) // 8
+    dtype = (
+        glob("numpy", "dtype")
+        + u("f8")
+        + b"\x89\x88\x87R"
+        + b"(K\x03"
+        + u("<")
+        + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+    )
+    state = (
+        b"}("
+        + u("subclass")
+        + glob("numpy", "ndarray")
+        + u("shape")
+        + b"K"
+        + bytes([count])
+        + b"\x85"
+        + u("order")
+        + u("C")
+        + u("dtype")
+        + dtype
+        + u("allow_mmap")
+        + b"\x89u"
+    )
+    head = b"\x80\x02" + glob("joblib.numpy_pickle", "NumpyArrayWrapper") + b")\x81" + state + b"b"
+    return head + payload + b"."
 
 
 def _joblib_stream(after: bytes, object_payload: bytes | None = None) -> bytes:
