@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Callable
 from functools import partial
 
-from supplychain.formats import compression, joblib, numpy, safetensors, torch
+from supplychain.formats import compression, gguf, joblib, numpy, safetensors, torch
 from supplychain.formats.sniff import Format
 from supplychain.formats.ziparchive import ZipArchive, ZipFormatError, member_source, read_zip
 from supplychain.picklevm import (
@@ -32,6 +32,7 @@ from supplychain.picklevm import (
     parse_all_readings,
 )
 from supplychain.picklevm.source import SourceLimit
+from supplychain.scanning import templates
 from supplychain.scanning.blob import Blob, TooLargeToSpool
 from supplychain.scanning.pickles import analyse
 from supplychain.scanning.results import Finding, Severity
@@ -590,6 +591,40 @@ def unsupported(reason: str) -> Handler:
     return handler
 
 
+MAX_JSON = 64 << 20
+
+
+def scan_json(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
+    """JSON runs nothing, except a chat template a server renders (tokenizer_config.json)."""
+    if b"chat_template" not in head and not blob.name.endswith("tokenizer_config.json"):
+        if blob.size is None or blob.size > len(head):
+            if b"chat_template" not in blob.source().read(MAX_JSON):
+                return
+        else:
+            return
+    try:
+        config = json.loads(blob.source().read(MAX_JSON))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return
+    for name, template in templates.chat_templates(config):
+        scan.extend(templates.check(template, blob.location, name))
+
+
+def scan_gguf(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
+    """GGUF runs no Python, but its chat templates are rendered by the server."""
+    try:
+        metadata = gguf.read_metadata(blob.source())
+    except gguf.GgufFormatError as exc:
+        scan.add(
+            Finding(RULE_CONTAINER, Severity.MEDIUM, f"invalid GGUF: {exc.problem}", blob.location)
+        )
+        scan.could_not_scan(blob, f"GGUF metadata unreadable: {exc.problem}")
+        return
+    for key, value in metadata.values.items():
+        if key.startswith("tokenizer.chat_template") and isinstance(value, str):
+            scan.extend(templates.check(value, blob.location, key))
+
+
 def nothing_to_run(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
     """Formats whose loaders never run Python code."""
 
@@ -622,10 +657,10 @@ _HANDLERS: dict[Format, Handler] = {
     Format.LZ4: unsupported("lz4 streams are not supported (no decoder installed)"),
     Format.SEVEN_ZIP: scan_seven_zip,
     Format.HDF5: unsupported("HDF5 (Keras .h5) files are not inspected for Lambda layers yet"),
-    Format.GGUF: nothing_to_run,
+    Format.GGUF: scan_gguf,
     Format.ONNX: nothing_to_run,
     Format.TFLITE: nothing_to_run,
-    Format.JSON: nothing_to_run,
+    Format.JSON: scan_json,
     Format.EMPTY: nothing_to_run,
     Format.TEXT: probe_as_pickle,
     Format.UNKNOWN: unknown,

@@ -61,6 +61,15 @@ RULES: dict[str, tuple[str, str]] = {
     "container.malformed": ("medium", "The container is malformed."),
     "container.trailing-data": ("medium", "Bytes that belong to no part of the format."),
     "keras.lambda-layer": ("high", "A Keras Lambda layer carries Python code."),
+    "template.code-execution": (
+        "high",
+        "A chat template reaches Python internals or runs "
+        "commands when rendered outside a sandbox.",
+    ),
+    "template.loads-other-files": (
+        "medium",
+        "A chat template imports or includes other templates.",
+    ),
     "numpy.object-array": ("medium", "A numpy object array (stored as a pickle)."),
     "torch.torchscript-code": ("medium", "A TorchScript archive carries code."),
     "safetensors.invalid-header": ("medium", "The safetensors header breaks the format's rules."),

@@ -662,6 +662,37 @@ def _nullifai_7z(marker: Path) -> bytes:
     return buffer.getvalue()
 
 
+def _templates(b: Builder) -> None:
+    b.evil(
+        "ssti.gguf",
+        "GGUF chat template reaching os.popen (CVE-2024-34359 style)",
+        lambda m: gguf_bytes(ssti_template(m)),
+        expected="high",
+        live=None,
+    )
+    b.evil(
+        "tokenizer_config.json",
+        "tokenizer_config.json chat template SSTI",
+        lambda m: json.dumps({"chat_template": ssti_template(m)}).encode(),
+        expected="high",
+        live=None,
+    )
+    b.add(
+        "benign.gguf",
+        gguf_bytes(BENIGN_TEMPLATE),
+        BENIGN,
+        "info",
+        "GGUF with an ordinary chat template",
+    )
+    b.add(
+        "benign_tokenizer_config.json",
+        json.dumps({"chat_template": BENIGN_TEMPLATE, "eos_token": "</s>"}).encode(),
+        BENIGN,
+        "info",
+        "tokenizer_config.json with an ordinary chat template",
+    )
+
+
 def _numpy(b: Builder) -> None:
     import numpy as np
 
@@ -880,6 +911,7 @@ def build(root: Path, *, torch_samples: bool = True) -> list[Sample]:
     _raw_pickles(builder)
     _compressed(builder)
     _numpy(builder)
+    _templates(builder)
     if torch_samples:
         _torch(builder)
         _benign(builder)
@@ -914,3 +946,35 @@ def keras_lambda(marker: Path | None) -> bytes:
             "model.weights.h5": b"\x89HDF\r\n\x1a\n" + b"\x00" * 64,
         }
     )
+
+
+BENIGN_TEMPLATE = (
+    "{% for message in messages %}{{ '<|' + message['role'] + '|>' + message['content'] }}"
+    "{% if message['role'] == 'system' %}{{ '\\n' }}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}"
+)
+
+
+def ssti_template(marker: Path) -> str:
+    return (
+        "{{ cycler.__init__.__globals__.os.popen('touch "
+        + str(marker)
+        + "').read() }}"
+        + BENIGN_TEMPLATE
+    )
+
+
+def gguf_bytes(template: str) -> bytes:
+    """A minimal GGUF v3 file: metadata with an architecture and a chat template, no tensors."""
+
+    def string(text: str) -> bytes:
+        data = text.encode()
+        return struct.pack("<Q", len(data)) + data
+
+    entries = [
+        ("general.architecture", 8, string("llama")),
+        ("tokenizer.ggml.tokens", 9, struct.pack("<IQ", 8, 2) + string("a") + string("b")),
+        ("tokenizer.chat_template", 8, string(template)),
+    ]
+    body = b"".join(string(k) + struct.pack("<I", t) + v for k, t, v in entries)
+    return b"GGUF" + struct.pack("<IQQ", 3, 0, len(entries)) + body
