@@ -308,9 +308,13 @@ def _frame_differential() -> bytes:
 
 def test_the_frame_differential_is_seen_in_both_readings() -> None:
     data = _frame_differential()
-    # what CPython actually does: loads() ignores frames, a file-reading Unpickler does not
-    assert pickle.loads(data) is None
-    assert pickle.Unpickler(io.BytesIO(data)).load() == "'RAN'"
+    # what CPython does: loads() ignores frames; a file-reading Unpickler ran the hidden call
+    # until CPython enforced frame boundaries (3.13.15 / 3.14.7), which now refuse the stream
+    try:
+        assert pickle.loads(data) is None
+        assert pickle.Unpickler(io.BytesIO(data)).load() == "'RAN'"
+    except pickle.UnpicklingError as exc:
+        assert "frame" in str(exc).lower()
     transparent = parse(data)
     assert transparent.value is None and not transparent.calls
     assert transparent.straddled_frames

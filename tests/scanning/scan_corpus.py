@@ -348,13 +348,19 @@ class _Reduce:
         return (self.func, self.args)
 
 
-def _frame_differential(marker: Path) -> bytes:
+def _frame_differential(marker: Path, hidden: bytes | None = None) -> bytes:
     """Harmless to pickletools and pickle.loads; a file-reading Unpickler runs the payload."""
-    hidden = glob("builtins", "open") + b"V" + str(marker).encode() + b"\nVw\n\x86R"
+    if hidden is None:
+        hidden = glob("builtins", "open") + b"V" + str(marker).encode() + b"\nVw\n\x86R"
     body = b"\x80\x05N" + b"V" + b"a" * (8192 * 16 - 17) + b"\n0("
     body += b"\x95" + struct.pack("<Q", 2)
     body += b"B\x07\x01\x00\x00" + b"\x00\x00" + (hidden + b"(").ljust(256 + 5, b"N") + b"1."
     return body
+
+
+def frame_differential_probe() -> bytes:
+    """The same shape with a harmless hidden call (repr), to test an interpreter for the bug."""
+    return _frame_differential(Path(), glob("builtins", "repr") + b"VRAN\n\x85R")
 
 
 def _compressed(b: Builder) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import scan_corpus  # noqa: E402
 from scan_corpus import BENIGN, MALICIOUS, Sample, build  # noqa: E402
 
 from supplychain.scanning import Severity, Status, scan_file  # noqa: E402
@@ -124,9 +125,23 @@ for path, how in samples:
 """
 
 
+def _has_frame_differential() -> bool:
+    """Whether this CPython still lets a file-reading Unpickler run past a frame (gh-154848)."""
+    import io
+    import pickle
+
+    probe = scan_corpus.frame_differential_probe()
+    try:
+        return pickle.Unpickler(io.BytesIO(probe)).load() == "'RAN'"
+    except pickle.UnpicklingError:
+        return False
+
+
 def test_the_payloads_are_real(tmp_path: Path) -> None:
     """Loading the samples the unsafe way creates their markers: the scan tests mean something."""
     samples = [s for s in build(tmp_path) if s.live]
+    if not _has_frame_differential():
+        samples = [s for s in samples if "FRAME" not in s.technique]
     completed = subprocess.run(
         [sys.executable, "-c", _LOADER, json.dumps([[str(s.path), s.live] for s in samples])],
         capture_output=True,
