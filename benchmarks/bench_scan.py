@@ -169,6 +169,10 @@ def main() -> int:
         shutil.rmtree(args.workdir, ignore_errors=True)
 
 
+def _ratio(value: float, reference: float | None) -> str:
+    return "-" if not reference else f"{value / reference:.1f}x"
+
+
 def report(
     chosen: list[Tool],
     samples: list[scan_corpus.Sample],
@@ -186,9 +190,11 @@ def report(
     print()
     print(
         "| tool | caught | missed (of which errors) | false alarms | errors on benign "
-        "| median s/file | large checkpoint s | s per GiB |"
+        "| median s/file | large checkpoint s | s per GiB | s/file vs supplychain |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
+    ours = next((t for t in chosen if t.name == "supplychain"), None)
+    ours_median = statistics.median(ours.results[s.name].seconds for s in samples) if ours else None
     raw: dict[str, object] = {}
     for tool in chosen:
         caught = [s for s in malicious if tool.results[s.name].flagged]
@@ -205,7 +211,8 @@ def report(
         print(
             f"| {tool.name} | {len(caught)}/{len(malicious)} | {len(missed)} ({len(errors)}) "
             f"| {len(alarms)}/{len(benign)} | {len(benign_errors)} "
-            f"| {statistics.median(times):.2f} | {big_text} | {per_gb} |"
+            f"| {statistics.median(times):.2f} | {big_text} | {per_gb} "
+            f"| {_ratio(statistics.median(times), ours_median)} |"
         )
         raw[tool.name] = {
             "missed": [s.name for s in missed],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -15,6 +16,8 @@ from supplychain.picklevm import Limits, Source
 from supplychain.scanning.blob import Blob
 from supplychain.scanning.policy import Policy, builtin_policy, load_allowlist
 from supplychain.scanning.results import FileResult, Finding, ScanReport, Severity, Status
+
+logger = logging.getLogger(__name__)
 
 RULE_EXTENSION = "file.extension-mismatch"
 #: Formats whose loaders never run code: a pickle named like one of these is a classic bypass.
@@ -164,6 +167,9 @@ def scan_file(
             scan.scan_blob(blob)
         except OSError as exc:
             scan.incomplete.append(f"read error: {exc}")
+        except Exception as exc:
+            logger.warning("internal error scanning %s", file_path, exc_info=True)
+            scan.incomplete.append(f"internal error while scanning: {type(exc).__name__}: {exc}")
     kind = scan.formats[0].value if scan.formats else Format.UNKNOWN.value
     status = Status.COULD_NOT_SCAN if scan.incomplete else Status.SCANNED
     findings = tuple(
