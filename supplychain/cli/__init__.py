@@ -20,6 +20,7 @@ from supplychain.errors import ExitCode, SupplychainError
 
 #: command name -> (module, attribute); one line per command.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "bom": ("supplychain.cli.bom", "bom_command"),
     "demo": ("supplychain.cli.demo", "demo_command"),
     "digest": ("supplychain.cli.hash", "digest_command"),
     "hash": ("supplychain.cli.hash", "hash_command"),
@@ -50,6 +51,7 @@ Examples:
   supplychain demo                       run every step on a bundled example
   supplychain hash ./my-model            per-file digests and the OMS root digest
   supplychain digest ./my-model          sha256:<root digest> (as model-signing's `digest`)
+  supplychain bom ./my-model -o bom.json AI-BOM (CycloneDX ML-BOM) of files, data, lineage, licences
   supplychain scan ./my-model            find pickles and other content that runs code on load
 
 Exit codes: 0 success, 1 a check failed, 2 usage or input error, 70 internal error.
@@ -64,7 +66,9 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     Signing format, scan and convert pickle checkpoints, write AI-BOMs, and
     gate deployments on all of it."""
     level = logging.ERROR if quiet else max(logging.DEBUG, logging.WARNING - 10 * verbose)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     ctx.obj = CliState(verbosity=verbose, quiet=quiet)
 
 
