@@ -24,6 +24,11 @@ _PUBLIC: dict[str, str] = {
     "VerifyResult": "supplychain.signing",
     "build_bom": "supplychain.bom",
     "write_cyclonedx": "supplychain.bom",
+    "scan": "supplychain.scanning",
+    "ScanReport": "supplychain.scanning",
+    "FileResult": "supplychain.scanning",
+    "Finding": "supplychain.scanning",
+    "Severity": "supplychain.scanning",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]
@@ -34,6 +39,13 @@ if TYPE_CHECKING:  # names re-exported lazily through __getattr__
     from supplychain.hashing import HashResult, hash_model  # noqa: F401
     from supplychain.model.tree import ModelTree, walk_model  # noqa: F401
     from supplychain.signing import SignResult, VerifyResult, sign, verify  # noqa: F401
+    from supplychain.scanning import (  # noqa: F401
+        FileResult,
+        Finding,
+        ScanReport,
+        Severity,
+        scan,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "digest": ("supplychain.cli.hash", "digest_command"),
     "hash": ("supplychain.cli.hash", "hash_command"),
     "keygen": ("supplychain.cli.signing", "keygen_command"),
+    "scan": ("supplychain.cli.scan", "scan_command"),
     "sign": ("supplychain.cli.signing", "sign_command"),
     "verify": ("supplychain.cli.signing", "verify_command"),
 }
@@ -56,6 +57,7 @@ Examples:
   supplychain sign ./my-model --key k.key        write an OMS signature (model.sig)
   supplychain verify ./my-model -s model.sig --public-key k.pub
   supplychain bom ./my-model -o bom.json AI-BOM (CycloneDX ML-BOM) of files, data, lineage, licences
+  supplychain scan ./my-model            find pickles and other content that runs code on load
 
 Exit codes: 0 success, 1 a check failed, 2 usage or input error, 70 internal error.
 Run `supplychain COMMAND --help` for a command's options and exit codes.""",

@@ -44,6 +44,7 @@ class Format(str, enum.Enum):
     ZSTD = "zstd"
     LZ4 = "lz4"
     ZLIB = "zlib"
+    LZMA = "lzma"
     SEVEN_ZIP = "7z"
     JSON = "json"
     TEXT = "text"
@@ -83,6 +84,7 @@ _ARCHIVES = frozenset(
         Format.ZSTD,
         Format.LZ4,
         Format.ZLIB,
+        Format.LZMA,
         Format.SEVEN_ZIP,
     }
 )
@@ -110,7 +112,7 @@ _EXPECTED: dict[str, frozenset[Format]] = {
     ".pkl": frozenset({Format.PICKLE}),
     ".pickle": frozenset({Format.PICKLE}),
     ".joblib": frozenset(
-        {Format.PICKLE, Format.ZLIB, Format.GZIP, Format.BZIP2, Format.XZ, Format.LZ4}
+        {Format.PICKLE, Format.ZLIB, Format.GZIP, Format.BZIP2, Format.XZ, Format.LZ4, Format.LZMA}
     ),
     ".npy": frozenset({Format.NUMPY}),
     ".npz": frozenset({Format.NUMPY_ZIP, Format.ZIP}),
@@ -172,6 +174,8 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.BZIP2
     if head.startswith(b"\xfd7zXZ\x00"):
         return Format.XZ
+    if head.startswith(b"]\x00\x00") and len(head) >= 13:
+        return Format.LZMA
     if head.startswith(b"\x28\xb5\x2f\xfd"):
         return Format.ZSTD
     if head.startswith(b"\x04\x22\x4d\x18"):
