@@ -38,7 +38,6 @@ if TYPE_CHECKING:  # names re-exported lazily through __getattr__
     from supplychain.errors import SupplychainError  # noqa: F401
     from supplychain.hashing import HashResult, hash_model  # noqa: F401
     from supplychain.model.tree import ModelTree, walk_model  # noqa: F401
-    from supplychain.signing import SignResult, VerifyResult, sign, verify  # noqa: F401
     from supplychain.scanning import (  # noqa: F401
         FileResult,
         Finding,
@@ -46,6 +45,7 @@ if TYPE_CHECKING:  # names re-exported lazily through __getattr__
         Severity,
         scan,
     )
+    from supplychain.signing import SignResult, VerifyResult, sign, verify  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -32,6 +32,7 @@ from supplychain.bom.model import (
 )
 from supplychain.bom.provenance import Provenance, load_provenance
 from supplychain.hashing import hash_tree, serialization_for
+from supplychain.hashing.manifest import Manifest
 from supplychain.licenses import (
     DataInformation,
     LicensedSubject,
@@ -66,12 +67,16 @@ def build_bom(
     allow_symlinks: bool = False,
     progress: bool | None = None,
     workers: int | None = None,
+    tree: ModelTree | None = None,
+    sha256: Manifest | None = None,
 ) -> AiBom:
     """Collect the facts of the model at ``model`` (directory, file or Hub cache snapshot).
 
     Reads local files only. ``scan`` attaches a scanner's findings; ``hf_cache``
     points at a Hugging Face cache whose cards describe base models and datasets
-    (defaults to the cache the model itself is in, if any).
+    (defaults to the cache the model itself is in, if any). Callers that have
+    already walked the model and hashed it (files, sha256) pass ``tree`` and
+    ``sha256`` so the model is read once.
     """
     location = locate(model)
     declared = load_provenance(provenance) if provenance is not None else None
@@ -84,12 +89,20 @@ def build_bom(
         "ignore_git_paths": ignore_git_paths,
         "signature": signature,
     }
-    if location.snapshot is not None:
-        tree = walk_snapshot(location.snapshot, **walk)
-    else:
-        tree = walk_model(location.root, allow_symlinks=allow_symlinks, **walk)
+    if tree is None:
+        if location.snapshot is not None:
+            tree = walk_snapshot(location.snapshot, **walk)
+        else:
+            tree = walk_model(location.root, allow_symlinks=allow_symlinks, **walk)
     serialization = serialization_for(tree, "sha256")
-    manifest, _, _ = hash_tree(tree, serialization, progress=progress, workers=workers)
+    if (
+        sha256 is not None
+        and sha256.serialization.method == "files"
+        and (sha256.serialization.hash_type == "sha256")
+    ):
+        manifest = sha256
+    else:
+        manifest, _, _ = hash_tree(tree, serialization, progress=progress, workers=workers)
     digests = {resource.name: resource.hex for resource in manifest.resources}
     # Blob names of a cache snapshot are digests: check them with the digests just computed.
     blobs = (

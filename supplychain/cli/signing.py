@@ -102,7 +102,7 @@ def _signer(options: dict[str, Any]) -> Signer:
     epilog="""\b
 Examples:
   supplychain keygen release                              (writes release.key, release.pub)
-  supplychain sign ./my-model --key release.key           (writes ./model.sig)
+  supplychain sign ./my-model --key release.key           (writes ./my-model/model.sig)
   supplychain sign ./my-model --key release.key --passphrase-env KEY_PASSPHRASE
   supplychain sign ./my-model --certificate leaf.pem --chain intermediate.pem --key leaf.key
   supplychain sign ./my-model --sigstore                  (CI OIDC, or a browser login)
@@ -122,9 +122,8 @@ signing service unreachable); nothing is written unless signing succeeded.""",
     "-s",
     "--signature",
     type=_path,
-    default=Path("model.sig"),
-    show_default=True,
-    help="Where to write the signature (relative to the current directory).",
+    default=None,
+    help="Where to write the signature [default: MODEL/model.sig, or FILE.sig for a file].",
 )
 @click.option("--key", type=_path, help="ECDSA private key (PEM; P-256, P-384 or P-521).")
 @click.option("--certificate", type=_path, help="Signing certificate for --key (PEM).")
@@ -170,7 +169,7 @@ signing service unreachable); nothing is written unless signing succeeded.""",
 )
 @hashing_options
 @json_option
-def sign_command(model: str, signature: Path, as_json: bool, **options: Any) -> None:
+def sign_command(model: str, signature: Path | None, as_json: bool, **options: Any) -> None:
     """Sign MODEL (a directory or a single file) in the OpenSSF Model Signing format."""
     from supplychain.signing import sign
 
@@ -246,7 +245,7 @@ def _verifier(options: dict[str, Any]) -> Verifier:
     "verify",
     epilog="""\b
 Examples:
-  supplychain verify ./my-model -s model.sig --public-key release.pub
+  supplychain verify ./my-model --public-key release.pub   (reads ./my-model/model.sig)
   supplychain verify ./my-model -s model.sig --certificate-chain root-ca.pem
   supplychain verify ./my-model -s model.sig \\
       --identity https://github.com/ORG/REPO/.github/workflows/release.yml@refs/tags/v1.0 \\
@@ -263,7 +262,13 @@ Exit codes: 0 verified, 1 verification failed (bad or untrusted signature, or a
 file missing, extra or modified; the reason is printed), 2 usage or input error.""",
 )
 @model_argument
-@click.option("-s", "--signature", type=_path, required=True, help="The signature to check.")
+@click.option(
+    "-s",
+    "--signature",
+    type=_path,
+    default=None,
+    help="The signature to check [default: MODEL/model.sig, or FILE.sig for a file].",
+)
 @click.option("--public-key", type=_path, help="Trust signatures made with this key (PEM).")
 @click.option(
     "--certificate-chain",
@@ -294,9 +299,12 @@ file missing, extra or modified; the reason is printed), 2 usage or input error.
 )
 @walk_options
 @json_option
-def verify_command(model: str, signature: Path, as_json: bool, **options: Any) -> int:
+def verify_command(model: str, signature: Path | None, as_json: bool, **options: Any) -> int:
     """Verify MODEL against an OMS SIGNATURE: authentic, and exactly what was signed."""
-    from supplychain.signing import IntegrityError, verify
+    from supplychain.signing import IntegrityError, default_signature_path, verify
+
+    if signature is None:
+        signature = default_signature_path(model)
 
     try:
         verifier = _verifier(options)

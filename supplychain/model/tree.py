@@ -87,6 +87,15 @@ class ModelTree:
     def get(self, name: str) -> ModelFile | None:
         return self._by_name.get(name)
 
+    def excluding(self, ignore_paths: Iterable[str]) -> ModelTree:
+        """This tree without the files that OMS ignore paths (and their subtrees) cover."""
+        extra = tuple(p for p in ignore_paths if p not in self.ignore_paths)
+        if not extra:
+            return self
+        kept = tuple(f for f in self.files if not _is_ignored(f.name, extra))
+        merged = tuple(sorted({*self.ignore_paths, *extra}))
+        return ModelTree(self.root, self.is_single_file, kept, merged, self.allow_symlinks)
+
     def __len__(self) -> int:
         return len(self.files)
 

@@ -16,7 +16,7 @@ from supplychain.scanning.results import (
     Severity,
     Status,
 )
-from supplychain.scanning.scanner import ScanOptions, scan, scan_file
+from supplychain.scanning.scanner import ScanOptions, scan, scan_file, scan_tree
 
 __all__ = [
     "EXIT_COULD_NOT_SCAN",
@@ -31,4 +31,5 @@ __all__ = [
     "load_allowlist",
     "scan",
     "scan_file",
+    "scan_tree",
 ]

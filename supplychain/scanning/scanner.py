@@ -11,7 +11,7 @@ from pathlib import Path
 
 from supplychain.errors import InputError
 from supplychain.formats.sniff import Format, expected_formats, sniff_bytes
-from supplychain.model.tree import ModelFile, walk_model
+from supplychain.model.tree import ModelFile, ModelTree, walk_model
 from supplychain.picklevm import Limits, Source
 from supplychain.scanning.blob import Blob
 from supplychain.scanning.policy import Policy, builtin_policy, load_allowlist
@@ -224,26 +224,44 @@ def scan(
         tree = walk_model(
             target_path, ignore=list(ignore), ignore_git_paths=True, allow_symlinks=allow_symlinks
         )
-        for model_file in tree.files:
-            if progress is not None:
-                progress(model_file)
-            name = (
-                target_path.name
-                if model_file.name == "."
-                else f"{target_path.name}/{model_file.name}"
+        results.extend(
+            scan_tree(
+                tree, policy=policy, options=options, progress=progress, label=target_path.name
             )
-            results.append(
-                scan_file(
-                    model_file.path,
-                    name=name,
-                    resource=model_file.name,
-                    policy=policy,
-                    options=options,
-                )
-            )
+        )
     return ScanReport(
         tuple(results),
         threshold,
         time.perf_counter() - started,
         tuple(os.fspath(t) for t in targets),
     )
+
+
+def scan_tree(
+    tree: ModelTree,
+    *,
+    policy: Policy | None = None,
+    options: ScanOptions | None = None,
+    progress: Callable[[ModelFile], None] | None = None,
+    label: str | None = None,
+) -> list[FileResult]:
+    """Scan every file of an already-walked model (the walk is shared with other checks).
+
+    Result names are ``label/resource`` (``label`` defaults to the model's name).
+    """
+    prefix = label if label is not None else tree.name
+    results = []
+    for model_file in tree.files:
+        if progress is not None:
+            progress(model_file)
+        name = prefix if model_file.name == "." else f"{prefix}/{model_file.name}"
+        results.append(
+            scan_file(
+                model_file.path,
+                name=name,
+                resource=model_file.name,
+                policy=policy or builtin_policy(),
+                options=options,
+            )
+        )
+    return results

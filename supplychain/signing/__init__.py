@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 #: public name -> module that defines it
 _PUBLIC: dict[str, str] = {
     "DEFAULT_SIGNATURE": "supplychain.signing.api",
+    "default_signature_path": "supplychain.signing.api",
     "SignResult": "supplychain.signing.api",
     "VerifyResult": "supplychain.signing.api",
     "sign": "supplychain.signing.api",
@@ -49,6 +50,7 @@ _PUBLIC: dict[str, str] = {
 #: kept literal (not computed) so type checkers see the re-exports
 __all__ = [
     "DEFAULT_SIGNATURE",
+    "default_signature_path",
     "CertificateSigner",
     "CertificateVerifier",
     "IntegrityError",
@@ -76,6 +78,7 @@ __all__ = [
 if TYPE_CHECKING:  # what __getattr__ loads at run time
     from supplychain.signing.api import (
         DEFAULT_SIGNATURE,
+        default_signature_path,
         SignResult,
         VerifyResult,
         sign,

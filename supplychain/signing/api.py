@@ -22,6 +22,18 @@ from supplychain.signing.statement import encode_statement, parse_statement
 #: model-signing's default: ``model.sig`` in the current directory.
 DEFAULT_SIGNATURE = "model.sig"
 
+
+def default_signature_path(model: PathLike) -> Path:
+    """Where a model's signature lives unless told otherwise: it travels with the model.
+
+    ``MODEL/model.sig`` for a directory (the OMS name; excluded from what it
+    signs), ``FILE.sig`` beside a single-file model.
+    """
+    path = Path(model)
+    if path.is_dir():
+        return path / DEFAULT_SIGNATURE
+    return path.with_name(path.name + ".sig")
+
 PathLike = str | os.PathLike[str]
 
 
@@ -91,7 +103,7 @@ def sign(
     model: PathLike,
     signer: Signer,
     *,
-    signature: PathLike = DEFAULT_SIGNATURE,
+    signature: PathLike | None = None,
     algorithm: str = "sha256",
     shard_size: int | None = None,
     ignore: Iterable[PathLike] = (),
@@ -103,6 +115,8 @@ def sign(
 ) -> SignResult:
     """Hash ``model`` and write its OMS signature to ``signature`` (atomically).
 
+    ``signature`` defaults to :func:`default_signature_path` (``MODEL/model.sig``).
+
     The defaults (whole files, sha256, git paths ignored) produce signatures
     ``model_signing verify`` 1.1.1 accepts. The signature file is excluded from
     what it signs; an empty model (nothing left after ignores) is refused.
@@ -111,7 +125,9 @@ def sign(
     >>> sign("./my-model", KeySigner.from_file("release.key"))  # doctest: +SKIP
     """
     started = time.perf_counter()
-    signature_path = Path(os.path.abspath(signature))
+    signature_path = Path(
+        os.path.abspath(signature if signature is not None else default_signature_path(model))
+    )
     tree = walk_model(
         model,
         ignore=ignore,

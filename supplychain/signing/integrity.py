@@ -13,6 +13,7 @@ it to compare a model against any trusted manifest.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Iterable
@@ -116,7 +117,6 @@ def check_integrity(
         allow_symlinks=allow_symlinks,
         only=_wanted(expected_paths, Path(model)) if ignore_unsigned_files else None,
     )
-    expected = _by_file(_single_file_as_dot(signed.resources, tree))
     cache = None
     if use_cache:  # trusted only on request: whoever can write the cache chooses digests
         from supplychain.hashing.cache import HashCache
@@ -125,6 +125,26 @@ def check_integrity(
     actual_manifest, bytes_hashed, _ = hash_tree(
         tree, signed.serialization, cache=cache, workers=workers, progress=progress
     )
+    report = compare_manifests(signed, tree, actual_manifest, model=Path(model))
+    return dataclasses.replace(
+        report,
+        bytes_hashed=bytes_hashed,
+        ignored_unsigned=ignore_unsigned_files,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def compare_manifests(
+    signed: Manifest, tree: ModelTree, actual_manifest: Manifest, *, model: Path | None = None
+) -> IntegrityReport:
+    """Compare a signed manifest with one computed the same way over ``tree``.
+
+    For callers that already walked and hashed the model (the deployment
+    gate hashes once for every check). ``actual_manifest`` must use the
+    signed serialization and cover ``tree`` minus the signature's ignore paths.
+    """
+    _checked_paths(signed)
+    expected = _by_file(_single_file_as_dot(signed.resources, tree))
     actual = _by_file(actual_manifest.resources)
     on_disk = {file.name for file in tree.files}
     # In shards mode an empty file has no resources, so it cannot have been signed.
@@ -139,14 +159,12 @@ def check_integrity(
         name for name in expected.keys() & on_disk if expected[name] != actual.get(name, {})
     }
     return IntegrityReport(
-        model=Path(model),
+        model=model or tree.root,
         missing=_sorted(missing),
         extra=_sorted(extra),
         modified=_sorted(modified),
         files_checked=len(tree),
-        bytes_hashed=bytes_hashed,
-        ignored_unsigned=ignore_unsigned_files,
-        seconds=time.perf_counter() - started,
+        bytes_hashed=0,
     )
 
 

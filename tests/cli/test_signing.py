@@ -58,7 +58,7 @@ def test_sign_and_verify(
     assert "2 files checked" in result.stdout
 
 
-def test_default_signature_path_is_model_sig_here(
+def test_default_signature_path_is_inside_the_model(
     run_cli: RunCli,
     model: Path,
     keys: tuple[Path, Path],
@@ -67,7 +67,10 @@ def test_default_signature_path_is_model_sig_here(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert run_cli("sign", model, "--key", keys[0]).exit_code == 0
-    assert (tmp_path / "model.sig").is_file()
+    assert (model / "model.sig").is_file() and not (tmp_path / "model.sig").exists()
+    # verify finds it there too, and it is not an "extra" file.
+    result = run_cli("verify", model, "--public-key", keys[1])
+    assert result.exit_code == 0, result
 
 
 def test_json_output(run_cli: RunCli, model: Path, keys: tuple[Path, Path], tmp_path: Path) -> None:

@@ -160,3 +160,17 @@ def test_mutated_policies_never_crash(document: dict[str, object]) -> None:
         parse_policy(json.dumps({"version": 1, **document}))
     except SupplychainError as exc:
         assert exc.diagnostics()
+
+
+def test_schema_enums_match_the_code() -> None:
+    """The policy vocabulary is the licence and format vocabulary of the code itself."""
+    import json
+
+    from supplychain.formats.sniff import Format
+    from supplychain.licenses import LicenseClass, OpennessClass
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "policy.schema.json").read_text())
+    defs = schema["$defs"]
+    assert set(defs["licenseClass"]["enum"]) == {c.value for c in LicenseClass}
+    assert set(defs["openness"]["enum"]) == {c.value for c in OpennessClass}
+    assert set(defs["format"]["enum"]) <= {f.value for f in Format}

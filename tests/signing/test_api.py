@@ -53,12 +53,18 @@ def test_sign_then_verify(tmp_path: Path, key_pair: Any) -> None:
     json.dumps(document)
 
 
-def test_default_signature_is_model_sig_in_the_current_directory(
+def test_default_signature_travels_with_the_model(
     tmp_path: Path, key_pair: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = make(tmp_path / "m", {"a": b"a"})
     monkeypatch.chdir(tmp_path)
-    assert sign(root, KeySigner.from_file(key_pair.private)).signature == tmp_path / "model.sig"
+    signer = KeySigner.from_file(key_pair.private)
+    result = sign(root, signer)
+    assert result.signature == root / "model.sig"
+    assert [r.name for r in result.manifest.resources] == ["a"]  # not itself
+    single = sign(root / "a", signer)
+    assert single.signature == root / "a.sig"
+    assert [r.name for r in single.manifest.resources] == ["."]
 
 
 def test_signature_inside_the_model_is_excluded_and_recorded(tmp_path: Path, key_pair: Any) -> None:

@@ -26,6 +26,7 @@ from supplychain.signing.methods.interface import (
 )
 
 if TYPE_CHECKING:
+    from cryptography import x509
     from sigstore.models import ClientTrustConfig
     from sigstore.oidc import IdentityToken
 
@@ -85,7 +86,18 @@ def keyless_info(material: KeylessMaterial) -> SignerInfo:
     """
     from cryptography import x509
 
-    certificate = x509.load_der_x509_certificate(material.certificate)
+    identity, issuer = certificate_identity(x509.load_der_x509_certificate(material.certificate))
+    return SignerInfo(
+        SIGSTORE,
+        f"{identity or 'unknown identity'} (OIDC issuer {issuer or 'unknown'})",
+        {"identity": identity, "issuer": issuer, "tlog_entries": material.tlog_entries},
+    )
+
+
+def certificate_identity(certificate: x509.Certificate) -> tuple[str, str]:
+    """(SAN identity, OIDC issuer) of a Fulcio certificate; empty strings when absent."""
+    from cryptography import x509
+
     identity = ""
     with contextlib.suppress(x509.ExtensionNotFound):
         names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -105,11 +117,40 @@ def keyless_info(material: KeylessMaterial) -> SignerInfo:
             raw = raw[2:] if raw[1] < 0x80 else raw[2 + (raw[1] & 0x7F) :]
         issuer = raw.decode("utf-8", "replace")
         break
-    return SignerInfo(
-        SIGSTORE,
-        f"{identity or 'unknown identity'} (OIDC issuer {issuer or 'unknown'})",
-        {"identity": identity, "issuer": issuer, "tlog_entries": material.tlog_entries},
-    )
+    return identity, issuer
+
+
+def is_pattern(text: str) -> bool:
+    """Whether an expected identity or issuer uses shell-style wildcards."""
+    return any(c in text for c in "*?[")
+
+
+class _PatternPolicy:
+    """A sigstore-python verification policy matching identity and issuer with wildcards.
+
+    ``*`` matches any run of characters (including '/'), so a pattern such as
+    ``https://github.com/org/repo/.github/workflows/release.yml@refs/tags/*``
+    accepts every tag of one workflow and nothing else.
+    """
+
+    def __init__(self, identity: str, issuer: str) -> None:
+        self._identity = identity
+        self._issuer = issuer
+
+    def verify(self, cert: x509.Certificate) -> None:
+        from fnmatch import fnmatchcase
+
+        from sigstore.errors import VerificationError
+
+        identity, issuer = certificate_identity(cert)
+        if not fnmatchcase(issuer, self._issuer):
+            raise VerificationError(
+                f"certificate OIDC issuer {issuer!r} does not match {self._issuer!r}"
+            )
+        if not fnmatchcase(identity, self._identity):
+            raise VerificationError(
+                f"certificate identity {identity!r} does not match {self._identity!r}"
+            )
 
 
 class SigstoreSigner(Signer):
@@ -278,9 +319,12 @@ class SigstoreVerifier(Verifier):
             ) from None
         try:
             verifier = SigstoreVerifierImpl(trusted_root=self._trust.trusted_root)
-            payload_type, payload = verifier.verify_dsse(
-                parsed, Identity(identity=self._identity, issuer=self._issuer)
+            policy: Any = (
+                _PatternPolicy(self._identity, self._issuer)
+                if is_pattern(self._identity) or is_pattern(self._issuer)
+                else Identity(identity=self._identity, issuer=self._issuer)
             )
+            payload_type, payload = verifier.verify_dsse(parsed, policy)
         except SigstoreError as exc:
             raise SignatureVerificationError(
                 f"the keyless signature does not verify: {_describe_failure(exc)}",
@@ -288,13 +332,15 @@ class SigstoreVerifier(Verifier):
             ) from None
         if payload_type != bundle.envelope.payload_type:
             raise SignatureVerificationError(f"unexpected DSSE payload type {payload_type!r}")
+        # Report who actually signed (the certificate), which a pattern does not pin down.
+        signer = keyless_info(bundle.material)
         info = SignerInfo(
             SIGSTORE,
-            f"{self._identity} (OIDC issuer {self._issuer})",
+            signer.summary,
             {
-                "identity": self._identity,
-                "issuer": self._issuer,
-                "tlog_entries": bundle.material.tlog_entries,
+                **signer.details,
+                "expected_identity": self._identity,
+                "expected_issuer": self._issuer,
             },
         )
         return VerifiedPayload(payload, info)

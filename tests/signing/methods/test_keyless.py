@@ -36,7 +36,40 @@ def test_real_keyless_bundle_verifies_offline(shared: Path) -> None:
         bundle
     )
     assert json.loads(verified.payload)["subject"][0]["name"] == "v1.1.0-sigstore"
-    assert verified.signer.details == {"identity": IDENTITY, "issuer": ISSUER, "tlog_entries": 1}
+    assert verified.signer.details == {
+        "identity": IDENTITY,
+        "issuer": ISSUER,
+        "tlog_entries": 1,
+        "expected_identity": IDENTITY,
+        "expected_issuer": ISSUER,
+    }
+
+
+@pytest.mark.parametrize(
+    ("identity", "issuer"),
+    [("*@us.ibm.com", ISSUER), (IDENTITY, "https://sigstore.verify.ibm.com/*"), ("stefan?@*", "*")],
+)
+def test_wildcard_identity_and_issuer_match(shared: Path, identity: str, issuer: str) -> None:
+    verifier = SigstoreVerifier(identity=identity, issuer=issuer, trust_config=TRUST_CONFIG)
+    verified = verifier.verify(read_bundle(shared / SAMPLE))
+    # The report names who actually signed, not the pattern.
+    assert verified.signer.details["identity"] == IDENTITY
+    assert verified.signer.details["expected_identity"] == identity
+
+
+@pytest.mark.parametrize(
+    ("identity", "issuer", "message"),
+    [
+        ("*@example.com", ISSUER, "identity 'stefanb@us.ibm.com' does not match '\\*@example.com'"),
+        (IDENTITY, "https://accounts.*", "issuer 'https://sigstore.verify.ibm.com/oauth2' does not"),
+    ],
+)
+def test_wildcard_mismatch_names_the_actual_signer(
+    shared: Path, identity: str, issuer: str, message: str
+) -> None:
+    verifier = SigstoreVerifier(identity=identity, issuer=issuer, trust_config=TRUST_CONFIG)
+    with pytest.raises(SignatureVerificationError, match=message):
+        verifier.verify(read_bundle(shared / SAMPLE))
 
 
 @pytest.mark.parametrize(

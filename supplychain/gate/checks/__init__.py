@@ -1,0 +1,1 @@
+"""One module per group of gate checks; each check returns a CheckResult."""
