@@ -21,10 +21,12 @@ from supplychain.errors import ExitCode, SupplychainError
 #: command name -> (module, attribute); one line per command.
 COMMANDS: dict[str, tuple[str, str]] = {
     "bom": ("supplychain.cli.bom", "bom_command"),
+    "check": ("supplychain.cli.check", "check_command"),
     "demo": ("supplychain.cli.demo", "demo_command"),
     "digest": ("supplychain.cli.hash", "digest_command"),
     "hash": ("supplychain.cli.hash", "hash_command"),
     "keygen": ("supplychain.cli.signing", "keygen_command"),
+    "policy": ("supplychain.cli.check", "policy_group"),
     "scan": ("supplychain.cli.scan", "scan_command"),
     "sign": ("supplychain.cli.signing", "sign_command"),
     "verify": ("supplychain.cli.signing", "verify_command"),

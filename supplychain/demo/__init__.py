@@ -35,7 +35,7 @@ Step = Callable[[DemoContext], StepReport]
 
 def steps() -> list[Step]:
     """The demo's steps, in order (imported lazily so each step pays for its own imports)."""
-    from supplychain.demo import bom_step, hash_step, model, scan_step, sign_step
+    from supplychain.demo import bom_step, gate_step, hash_step, model, scan_step, sign_step
 
     return [
         model.write_example,
@@ -43,6 +43,7 @@ def steps() -> list[Step]:
         hash_step.hash_example,
         sign_step.sign_and_tamper,
         bom_step.bom_example,
+        gate_step.gate_example,
     ]
 
 

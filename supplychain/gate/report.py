@@ -36,6 +36,11 @@ class FailureClass(enum.IntEnum):
     def meaning(self) -> str:
         return _MEANINGS[self]
 
+    @property
+    def slug(self) -> str:
+        """``unsafe-content``: the name used in JSON and SARIF rule ids."""
+        return self.name.lower().replace("_", "-")
+
 
 _MEANINGS = {
     FailureClass.LAYOUT: "the model cannot be read safely (links escaping it, special files)",
@@ -77,7 +82,7 @@ class CheckResult:
         if self.remedy:
             out["remedy"] = self.remedy
         if self.failure is not None:
-            out["failure_class"] = self.failure.name.lower().replace("_", "-")
+            out["failure_class"] = self.failure.slug
             out["exit_code"] = int(self.failure)
         if self.locations:
             out["files"] = [{"file": name, "problem": text} for name, text in self.locations]

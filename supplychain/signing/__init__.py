@@ -50,7 +50,6 @@ _PUBLIC: dict[str, str] = {
 #: kept literal (not computed) so type checkers see the re-exports
 __all__ = [
     "DEFAULT_SIGNATURE",
-    "default_signature_path",
     "CertificateSigner",
     "CertificateVerifier",
     "IntegrityError",
@@ -71,6 +70,7 @@ __all__ = [
     "Verifier",
     "VerifyResult",
     "check_integrity",
+    "default_signature_path",
     "sign",
     "verify",
 ]
@@ -78,9 +78,9 @@ __all__ = [
 if TYPE_CHECKING:  # what __getattr__ loads at run time
     from supplychain.signing.api import (
         DEFAULT_SIGNATURE,
-        default_signature_path,
         SignResult,
         VerifyResult,
+        default_signature_path,
         sign,
         verify,
     )

@@ -34,6 +34,7 @@ def default_signature_path(model: PathLike) -> Path:
         return path / DEFAULT_SIGNATURE
     return path.with_name(path.name + ".sig")
 
+
 PathLike = str | os.PathLike[str]
 
 
