@@ -23,11 +23,14 @@ _PUBLIC: dict[str, str] = {
     "FileResult": "supplychain.scanning",
     "Finding": "supplychain.scanning",
     "Severity": "supplychain.scanning",
+    "convert": "supplychain.conversion",
+    "ConversionReport": "supplychain.conversion",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]
 
 if TYPE_CHECKING:
+    from supplychain.conversion import ConversionReport, convert
     from supplychain.errors import SupplychainError
     from supplychain.hashing import HashResult, hash_model
     from supplychain.model.tree import ModelTree, walk_model

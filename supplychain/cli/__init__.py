@@ -20,6 +20,7 @@ from supplychain.errors import ExitCode, SupplychainError
 
 #: command name -> (module, attribute); one line per command.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "convert": ("supplychain.cli.convert", "convert_command"),
     "demo": ("supplychain.cli.demo", "demo_command"),
     "digest": ("supplychain.cli.hash", "digest_command"),
     "hash": ("supplychain.cli.hash", "hash_command"),
@@ -51,6 +52,7 @@ Examples:
   supplychain hash ./my-model            per-file digests and the OMS root digest
   supplychain digest ./my-model          sha256:<root digest> (as model-signing's `digest`)
   supplychain scan ./my-model            find pickles and other content that runs code on load
+  supplychain convert ./my-model         pickle checkpoints -> safetensors, nothing executed
 
 Exit codes: 0 success, 1 a check failed, 2 usage or input error, 70 internal error.
 Run `supplychain COMMAND --help` for a command's options and exit codes.""",

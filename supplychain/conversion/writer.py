@@ -1,0 +1,113 @@
+"""Write a planned safetensors file, streaming: read, hash and write overlap, one chunk at a time.
+
+The header is known before the first byte is written (see
+:mod:`supplychain.conversion.plan`), so the file is produced front to back
+with positional writes. Each chunk is read into a reused buffer (or gathered
+by numpy), then hashed and written concurrently by two worker threads while
+the next chunk is read: SHA-256 of the whole output and a BLAKE3 digest per
+tensor (the source side of the self-check) come out of the same pass, and no
+Python object is created per element. Copying through user space rather than
+``copy_file_range`` is deliberate: the bytes must be hashed anyway, and
+reading them once costs less than copying in the kernel and reading the
+output back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import blake3
+
+from supplychain.conversion.gather import BufferRing, chunks
+from supplychain.conversion.plan import Plan
+from supplychain.conversion.storage import Bytes
+
+Advance = Callable[[int], None]
+#: Per-tensor digests name their algorithm.
+TENSOR_DIGEST = "blake3"
+
+
+@dataclass(frozen=True)
+class Written:
+    """What the writer produced."""
+
+    sha256: str
+    size: int
+    #: Tensor name -> BLAKE3 hex digest of the bytes written for it (from the source).
+    digests: dict[str, str]
+
+
+class _Pipeline:
+    """Hash (one thread, in order) and write (another thread) each chunk; wait one chunk behind."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.position = 0
+        self.sha256 = hashlib.sha256()
+        self._hasher = ThreadPoolExecutor(1, thread_name_prefix="convert-hash")
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="convert-write")
+        self._pending: tuple[Future[None], Future[None]] | None = None
+
+    def push(self, chunk: memoryview, digest: blake3.blake3 | None) -> None:
+        hashed = self._hasher.submit(_hash, self.sha256, digest, chunk)
+        written = self._writer.submit(_pwrite_all, self.fd, chunk, self.position)
+        self.position += len(chunk)
+        previous, self._pending = self._pending, (hashed, written)
+        if previous is not None:
+            previous[0].result()
+            previous[1].result()
+
+    def after_hashing(self, action: Callable[[], None]) -> None:
+        """Run ``action`` in the hashing thread once every chunk pushed so far is hashed."""
+        self._hasher.submit(action)
+
+    def drain(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending[0].result()
+            pending[1].result()
+
+    def close(self) -> None:
+        self._hasher.shutdown(wait=True)
+        self._writer.shutdown(wait=True)
+
+
+def _hash(sha256: hashlib._Hash, digest: blake3.blake3 | None, chunk: memoryview) -> None:
+    sha256.update(chunk)
+    if digest is not None:
+        digest.update(chunk)
+
+
+def _pwrite_all(fd: int, chunk: memoryview, position: int) -> None:
+    done = 0
+    while done < len(chunk):
+        done += os.pwrite(fd, chunk[done:], position + done)
+
+
+def write_plan(
+    fd: int, plan: Plan, storage: Callable[[str], Bytes], *, advance: Advance | None = None,
+) -> Written:
+    """Write ``plan`` to the empty file ``fd``; ``storage(key)`` gives a storage's bytes."""
+    step = advance or (lambda n: None)
+    pipeline = _Pipeline(fd)
+    ring = BufferRing()
+    digests: dict[str, str] = {}
+    try:
+        pipeline.push(memoryview(plan.header), None)
+        for tensor in plan.tensors:
+            digest = blake3.blake3()
+            for chunk in chunks(tensor.view, storage(tensor.view.storage), ring):
+                pipeline.push(chunk, digest)
+                step(len(chunk))
+            pipeline.after_hashing(
+                lambda name=tensor.name, d=digest: digests.__setitem__(name, d.hexdigest()))
+        pipeline.drain()
+    finally:
+        pipeline.close()
+    if pipeline.position != plan.size:
+        raise AssertionError(f"wrote {pipeline.position} bytes, planned {plan.size}")
+    return Written(pipeline.sha256.hexdigest(), pipeline.position, digests)
