@@ -129,7 +129,7 @@ def _skip_siblings(mapping: Mapping, kept: str, root_path: tuple[Key, ...],
             skipped.append(Skipped(_render((*root_path, item_key)), _describe(value),
                                    f"outside the exported {kept!r}"))
     for name, value in mapping.attributes:
-        skipped.append(Skipped(_render(root_path) + f" [attribute {name}]", _describe(value),
+        skipped.append(Skipped(_attribute(root_path, name), _describe(value),
                                "an attribute of the container, not an item"))
 
 
@@ -168,7 +168,8 @@ class _Flattener:
                     continue
                 self.visit(value, (*parts, part), (*path, item_key))
             for name, value in node.attributes:
-                self.skipped.append(Skipped(f"{where} [attribute {name}]", _describe(value),
+                self.skipped.append(Skipped(_attribute((*self.root_path, *path), name),
+                                            _describe(value),
                                             "an attribute of the container, not an item"))
         elif isinstance(node, Sequence):
             for index, value in enumerate(node.items):
@@ -297,6 +298,11 @@ def _render(path: tuple[Key, ...]) -> str:
     if not path:
         return "(root)"
     return ".".join(str(part) for part in path)
+
+
+def _attribute(path: tuple[Key, ...], name: str) -> str:
+    """Where an attribute set by BUILD on a container is reported (not an item name)."""
+    return f"{_render(path)} [attribute {name}]" if path else f"[attribute {name}]"
 
 
 def _brackets(path: tuple[Key, ...]) -> str:
