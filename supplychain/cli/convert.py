@@ -66,7 +66,6 @@ def convert_command(source: str, output: str | None, key: str | None, drop_non_t
     checkpoints and their index included).
     """
     from supplychain.conversion import ConversionError, UnsafeCheckpointError, convert
-    from supplychain.output import dump_json
 
     try:
         report = convert(source, output, key=key, drop_non_tensors=drop_non_tensors,
@@ -102,6 +101,12 @@ def convert_command(source: str, output: str | None, key: str | None, drop_non_t
     if record_path:
         info(f"wrote the conversion record {record_path}")
     return report.exit_code
+
+
+def dump_json(document: object) -> None:
+    import json
+
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 def _render(report: ConversionReport) -> None:

@@ -35,9 +35,10 @@ Step = Callable[[DemoContext], StepReport]
 
 def steps() -> list[Step]:
     """The demo's steps, in order (imported lazily so each step pays for its own imports)."""
-    from supplychain.demo import hash_step, model, scan_step
+    from supplychain.demo import convert_step, hash_step, model, scan_step
 
-    return [model.write_example, hash_step.hash_example, scan_step.scan_example]
+    return [model.write_example, hash_step.hash_example, scan_step.scan_example,
+            convert_step.convert_example]
 
 
 def run(workdir: Path) -> Iterator[StepReport]:
