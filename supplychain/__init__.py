@@ -18,6 +18,8 @@ _PUBLIC: dict[str, str] = {
     "walk_model": "supplychain.model.tree",
     "ModelTree": "supplychain.model.tree",
     "SupplychainError": "supplychain.errors",
+    "build_bom": "supplychain.bom",
+    "write_cyclonedx": "supplychain.bom",
     "scan": "supplychain.scanning",
     "ScanReport": "supplychain.scanning",
     "FileResult": "supplychain.scanning",
@@ -29,12 +31,19 @@ _PUBLIC: dict[str, str] = {
 
 __all__ = ["__version__", *sorted(_PUBLIC)]
 
-if TYPE_CHECKING:
-    from supplychain.conversion import ConversionReport, convert
-    from supplychain.errors import SupplychainError
-    from supplychain.hashing import HashResult, hash_model
-    from supplychain.model.tree import ModelTree, walk_model
-    from supplychain.scanning import FileResult, Finding, ScanReport, Severity, scan
+if TYPE_CHECKING:  # names re-exported lazily through __getattr__
+    from supplychain.bom import build_bom, write_cyclonedx  # noqa: F401
+    from supplychain.conversion import ConversionReport, convert  # noqa: F401
+    from supplychain.errors import SupplychainError  # noqa: F401
+    from supplychain.hashing import HashResult, hash_model  # noqa: F401
+    from supplychain.model.tree import ModelTree, walk_model  # noqa: F401
+    from supplychain.scanning import (  # noqa: F401
+        FileResult,
+        Finding,
+        ScanReport,
+        Severity,
+        scan,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -16,7 +16,9 @@ SHARED = Path(os.environ.get("SUPPLYCHAIN_SHARED", REPO.parent / "shared"))
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Never touch the developer's real cache directory."""
     monkeypatch.setenv("SUPPLYCHAIN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
@@ -36,7 +38,9 @@ class CliResult:
     stderr: str
 
     def __repr__(self) -> str:  # readable assertion failures
-        return f"CliResult(exit_code={self.exit_code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
+        return (
+            f"CliResult(exit_code={self.exit_code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
+        )
 
 
 RunCli = Callable[..., CliResult]

@@ -41,7 +41,9 @@ def atomic_writer(path: str | os.PathLike[str], *, mode: int | None = None) -> I
     _fsync_dir(directory)
 
 
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
+def write_bytes_atomic(
+    path: str | os.PathLike[str], data: bytes, *, mode: int | None = None
+) -> None:
     with atomic_writer(path, mode=mode) as handle:
         handle.write(data)
 

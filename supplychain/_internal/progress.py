@@ -26,6 +26,7 @@ def byte_progress(
     if not wanted(total, enabled):
         yield lambda n: None
         return
+    from rich.console import Console
     from rich.progress import (  # lazy: rich costs start-up time
         BarColumn,
         DownloadColumn,
@@ -34,7 +35,6 @@ def byte_progress(
         TimeRemainingColumn,
         TransferSpeedColumn,
     )
-    from rich.console import Console
 
     lock = threading.Lock()
     with Progress(

@@ -20,6 +20,7 @@ from supplychain.errors import ExitCode, SupplychainError
 
 #: command name -> (module, attribute); one line per command.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "bom": ("supplychain.cli.bom", "bom_command"),
     "convert": ("supplychain.cli.convert", "convert_command"),
     "demo": ("supplychain.cli.demo", "demo_command"),
     "digest": ("supplychain.cli.hash", "digest_command"),
@@ -51,6 +52,7 @@ Examples:
   supplychain demo                       run every step on a bundled example
   supplychain hash ./my-model            per-file digests and the OMS root digest
   supplychain digest ./my-model          sha256:<root digest> (as model-signing's `digest`)
+  supplychain bom ./my-model -o bom.json AI-BOM (CycloneDX ML-BOM) of files, data, lineage, licences
   supplychain scan ./my-model            find pickles and other content that runs code on load
   supplychain convert ./my-model         pickle checkpoints -> safetensors, nothing executed
 
@@ -66,7 +68,9 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     Signing format, scan and convert pickle checkpoints, write AI-BOMs, and
     gate deployments on all of it."""
     level = logging.ERROR if quiet else max(logging.DEBUG, logging.WARNING - 10 * verbose)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     ctx.obj = CliState(verbosity=verbose, quiet=quiet)
 
 

@@ -36,17 +36,23 @@ def demo_command(directory: Path | None, as_json: bool) -> int:
         for number, report in enumerate(demo.run(workdir), start=1):
             reports.append(report)
             if not as_json:
-                mark = click.style("ok", fg="green") if report.ok else click.style("FAILED", fg="red")
+                mark = (
+                    click.style("ok", fg="green") if report.ok else click.style("FAILED", fg="red")
+                )
                 click.echo(f"[{number}] {report.title} ... {mark}")
                 for line in report.lines:
                     click.echo(f"    {line}")
         ok = all(r.ok for r in reports)
         if as_json:
-            dump_json({
-                "ok": ok,
-                "directory": str(workdir),
-                "steps": [{"title": r.title, "ok": r.ok, "lines": list(r.lines)} for r in reports],
-            })
+            dump_json(
+                {
+                    "ok": ok,
+                    "directory": str(workdir),
+                    "steps": [
+                        {"title": r.title, "ok": r.ok, "lines": list(r.lines)} for r in reports
+                    ],
+                }
+            )
         return ExitCode.OK if ok else ExitCode.FAILED
 
     if directory is not None:

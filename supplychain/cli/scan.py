@@ -30,21 +30,47 @@ Exit codes: 0 nothing at or above --fail-on and every file scanned,
 3 some file could not be scanned (never reported as clean), 70 internal error.""",
 )
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("--fail-on", type=click.Choice(_SEVERITIES), default="high", show_default=True,
-              help="Exit 1 when a finding is at least this severe.")
-@click.option("--allowlist", type=click.Path(dir_okay=False, path_type=str),
-              help="JSON file of your own safe globals (schemas/scan-allowlist.schema.json).")
+@click.option(
+    "--fail-on",
+    type=click.Choice(_SEVERITIES),
+    default="high",
+    show_default=True,
+    help="Exit 1 when a finding is at least this severe.",
+)
+@click.option(
+    "--allowlist",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="JSON file of your own safe globals (schemas/scan-allowlist.schema.json).",
+)
 @click.option("--sarif", "as_sarif", is_flag=True, help="Print SARIF 2.1.0 instead of text.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str),
-              help="Write the report (text, JSON or SARIF) to this file instead of stdout.")
-@click.option("--ignore", multiple=True, metavar="PATH",
-              help="Skip PATH (relative to a model directory). Repeatable.")
-@click.option("--allow-symlinks", is_flag=True,
-              help="Follow symbolic links that stay inside the model (refused by default).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Write the report (text, JSON or SARIF) to this file instead of stdout.",
+)
+@click.option(
+    "--ignore",
+    multiple=True,
+    metavar="PATH",
+    help="Skip PATH (relative to a model directory). Repeatable.",
+)
+@click.option(
+    "--allow-symlinks",
+    is_flag=True,
+    help="Follow symbolic links that stay inside the model (refused by default).",
+)
 @json_option
-def scan_command(paths: tuple[str, ...], fail_on: str, allowlist: str | None, as_sarif: bool,
-                 output: str | None, ignore: tuple[str, ...], allow_symlinks: bool,
-                 as_json: bool) -> int:
+def scan_command(
+    paths: tuple[str, ...],
+    fail_on: str,
+    allowlist: str | None,
+    as_sarif: bool,
+    output: str | None,
+    ignore: tuple[str, ...],
+    allow_symlinks: bool,
+    as_json: bool,
+) -> int:
     """Scan model files for content that runs code when loaded, without running it.
 
     PATHS are files or model directories; every file is identified by its
@@ -58,8 +84,13 @@ def scan_command(paths: tuple[str, ...], fail_on: str, allowlist: str | None, as
 
     if as_json and as_sarif:
         raise click.UsageError("choose one of --json and --sarif")
-    report = scan(list(paths), allowlist=allowlist, fail_on=fail_on, ignore=ignore,
-                  allow_symlinks=allow_symlinks)
+    report = scan(
+        list(paths),
+        allowlist=allowlist,
+        fail_on=fail_on,
+        ignore=ignore,
+        allow_symlinks=allow_symlinks,
+    )
     if as_json:
         text = json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
     elif as_sarif:

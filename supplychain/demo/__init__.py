@@ -35,10 +35,15 @@ Step = Callable[[DemoContext], StepReport]
 
 def steps() -> list[Step]:
     """The demo's steps, in order (imported lazily so each step pays for its own imports)."""
-    from supplychain.demo import convert_step, hash_step, model, scan_step
+    from supplychain.demo import bom_step, convert_step, hash_step, model, scan_step
 
-    return [model.write_example, hash_step.hash_example, scan_step.scan_example,
-            convert_step.convert_example]
+    return [
+        model.write_example,
+        hash_step.hash_example,
+        scan_step.scan_example,
+        convert_step.convert_example,
+        bom_step.bom_example,
+    ]
 
 
 def run(workdir: Path) -> Iterator[StepReport]:

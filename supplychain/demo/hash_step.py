@@ -10,9 +10,7 @@ from supplychain.output import human_bytes
 def hash_example(context: DemoContext) -> StepReport:
     result = hash_model(context.model, progress=False)
     context.facts["root_digest"] = result.root_digest_hex
-    lines = [
-        f"{r.hex[:16]}…  {r.name}" for r in result.manifest.resources
-    ]
+    lines = [f"{r.hex[:16]}…  {r.name}" for r in result.manifest.resources]
     lines.append(
         f"root digest sha256:{result.root_digest_hex} "
         f"({len(result.tree)} files, {human_bytes(result.tree.total_size)})"

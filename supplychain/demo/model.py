@@ -17,7 +17,8 @@ def write_example(context: DemoContext) -> StepReport:
 
     if context.model.exists() and any(context.model.iterdir()):
         raise InputError(
-            "the demo directory is not empty", path=context.model,
+            "the demo directory is not empty",
+            path=context.model,
             hint="give an empty or new directory, or omit it to use a temporary one",
         )
     context.model.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import pickletools
 
 from supplychain.demo import DemoContext, StepReport
@@ -16,16 +17,13 @@ def _malicious_pickle(marker: str) -> bytes:
     """A pickle that would create ``marker`` if anything loaded it (harmless, but real)."""
     # GLOBAL builtins open / (marker, 'w') / REDUCE: calling open() creates the file.
     payload = (
-        b"\x80\x02cbuiltins\nopen\nq\x00X" + len(marker).to_bytes(4, "little") + marker.encode()
+        b"\x80\x02cbuiltins\nopen\nq\x00X"
+        + len(marker).to_bytes(4, "little")
+        + marker.encode()
         + b"X\x01\x00\x00\x00w\x86R."
     )
-    pickletools.dis(payload, out=_Null())  # it is a well-formed pickle...
+    pickletools.dis(payload, out=io.StringIO())  # a well-formed pickle (only disassembled)
     return payload
-
-
-class _Null:
-    def write(self, _: str) -> int:
-        return 0
 
 
 def scan_example(context: DemoContext) -> StepReport:
@@ -40,9 +38,13 @@ def scan_example(context: DemoContext) -> StepReport:
     for finding in result.findings:
         lines.append(f"  {finding.severity.value}: {finding.message}")
     flagged = result.max_severity is not None and result.max_severity >= Severity.HIGH
-    lines.append("payload never ran (no marker file)" if not marker.exists()
-                 else "PAYLOAD RAN: marker file exists")
+    lines.append(
+        "payload never ran (no marker file)"
+        if not marker.exists()
+        else "PAYLOAD RAN: marker file exists"
+    )
     ok = model_report.exit_code == 0 and flagged and not marker.exists()
     context.facts["scan_exit_code"] = model_report.exit_code
-    return StepReport("Scan for code that runs on load (and catch a planted pickle)",
-                      tuple(lines), ok)
+    return StepReport(
+        "Scan for code that runs on load (and catch a planted pickle)", tuple(lines), ok
+    )

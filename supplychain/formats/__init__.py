@@ -1,1 +1,1 @@
-"""Model file formats: identification by content and the readers scanners, converters and BOMs share."""
+"""Model file formats: content identification and the readers every command shares."""

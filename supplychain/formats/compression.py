@@ -70,8 +70,10 @@ class DecompressingReader:
                 out += self._decoder.decompress(unused)
             self._produced += len(out)
             if self._produced > self._cap:
-                raise SourceLimit(f"decompressed {self._kind.value} data exceeds the "
-                                  f"{self._cap}-byte cap (decompression bomb?)")
+                raise SourceLimit(
+                    f"decompressed {self._kind.value} data exceeds the "
+                    f"{self._cap}-byte cap (decompression bomb?)"
+                )
             self._pending += out
         data = bytes(self._pending[:want])
         del self._pending[:want]

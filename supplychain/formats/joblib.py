@@ -80,8 +80,7 @@ def _has_object(dtype: Any) -> bool:
         return True
     fields = state[4] if isinstance(state, tuple) and len(state) > 4 else None
     if isinstance(fields, dict):
-        return any(_has_object(v[0]) for v in fields.values()
-                   if isinstance(v, tuple) and v)
+        return any(_has_object(v[0]) for v in fields.values() if isinstance(v, tuple) and v)
     return False
 
 

@@ -1,4 +1,4 @@
-"""numpy ``.npy`` headers, read without numpy: dtype, shape and where the data (or pickle) starts."""
+"""numpy ``.npy`` headers read without numpy: dtype, shape, where the data (or pickle) starts."""
 
 from __future__ import annotations
 
@@ -68,5 +68,6 @@ def parse_npy_header(head: bytes) -> NpyHeader:
     shape = header["shape"]
     if not isinstance(shape, tuple) or not all(isinstance(d, int) and d >= 0 for d in shape):
         raise NumpyFormatError(f".npy shape {shape!r} is invalid")
-    return NpyHeader((major, minor), header["descr"], bool(header["fortran_order"]), shape,
-                     start + length)
+    return NpyHeader(
+        (major, minor), header["descr"], bool(header["fortran_order"]), shape, start + length
+    )

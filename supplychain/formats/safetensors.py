@@ -156,7 +156,9 @@ def parse_header(raw: bytes, file_size: int, path: Path) -> SafetensorsHeader:
     for tensor in tensors:
         if tensor.begin != expected:
             what = "overlaps the previous tensor" if tensor.begin < expected else "leaves a hole"
-            raise fail(f"tensor {tensor.name!r} {what} (starts at {tensor.begin}, expected {expected})")
+            raise fail(
+                f"tensor {tensor.name!r} {what} (starts at {tensor.begin}, expected {expected})"
+            )
         expected = tensor.end
     data_size = file_size - 8 - len(raw)
     if expected != data_size:

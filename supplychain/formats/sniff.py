@@ -61,29 +61,59 @@ class Format(str, enum.Enum):
         return self in _ARCHIVES
 
 
-_CODE_CAPABLE = frozenset({
-    Format.PICKLE, Format.TORCH_ZIP, Format.TORCH_LEGACY, Format.TORCH_TAR, Format.TORCHSCRIPT,
-    Format.NUMPY, Format.NUMPY_ZIP, Format.KERAS, Format.HDF5,
-})
-_ARCHIVES = frozenset({
-    Format.ZIP, Format.TAR, Format.GZIP, Format.BZIP2, Format.XZ, Format.ZSTD, Format.LZ4,
-    Format.ZLIB, Format.LZMA, Format.SEVEN_ZIP,
-})
+_CODE_CAPABLE = frozenset(
+    {
+        Format.PICKLE,
+        Format.TORCH_ZIP,
+        Format.TORCH_LEGACY,
+        Format.TORCH_TAR,
+        Format.TORCHSCRIPT,
+        Format.NUMPY,
+        Format.NUMPY_ZIP,
+        Format.KERAS,
+        Format.HDF5,
+    }
+)
+_ARCHIVES = frozenset(
+    {
+        Format.ZIP,
+        Format.TAR,
+        Format.GZIP,
+        Format.BZIP2,
+        Format.XZ,
+        Format.ZSTD,
+        Format.LZ4,
+        Format.ZLIB,
+        Format.LZMA,
+        Format.SEVEN_ZIP,
+    }
+)
 
 #: Extensions and the formats a file with that extension may legitimately have.
 _EXPECTED: dict[str, frozenset[Format]] = {
     ".safetensors": frozenset({Format.SAFETENSORS}),
-    ".bin": frozenset({Format.TORCH_ZIP, Format.TORCH_LEGACY, Format.PICKLE, Format.SAFETENSORS,
-                       Format.UNKNOWN, Format.EMPTY}),
-    ".pt": frozenset({Format.TORCH_ZIP, Format.TORCH_LEGACY, Format.TORCH_TAR, Format.TORCHSCRIPT,
-                      Format.PICKLE}),
-    ".pth": frozenset({Format.TORCH_ZIP, Format.TORCH_LEGACY, Format.TORCH_TAR, Format.TORCHSCRIPT,
-                       Format.PICKLE}),
+    ".bin": frozenset(
+        {
+            Format.TORCH_ZIP,
+            Format.TORCH_LEGACY,
+            Format.PICKLE,
+            Format.SAFETENSORS,
+            Format.UNKNOWN,
+            Format.EMPTY,
+        }
+    ),
+    ".pt": frozenset(
+        {Format.TORCH_ZIP, Format.TORCH_LEGACY, Format.TORCH_TAR, Format.TORCHSCRIPT, Format.PICKLE}
+    ),
+    ".pth": frozenset(
+        {Format.TORCH_ZIP, Format.TORCH_LEGACY, Format.TORCH_TAR, Format.TORCHSCRIPT, Format.PICKLE}
+    ),
     ".ckpt": frozenset({Format.TORCH_ZIP, Format.TORCH_LEGACY, Format.PICKLE, Format.SAFETENSORS}),
     ".pkl": frozenset({Format.PICKLE}),
     ".pickle": frozenset({Format.PICKLE}),
-    ".joblib": frozenset({Format.PICKLE, Format.ZLIB, Format.GZIP, Format.BZIP2, Format.XZ,
-                          Format.LZ4, Format.LZMA}),
+    ".joblib": frozenset(
+        {Format.PICKLE, Format.ZLIB, Format.GZIP, Format.BZIP2, Format.XZ, Format.LZ4, Format.LZMA}
+    ),
     ".npy": frozenset({Format.NUMPY}),
     ".npz": frozenset({Format.NUMPY_ZIP, Format.ZIP}),
     ".gguf": frozenset({Format.GGUF}),
@@ -144,7 +174,7 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.BZIP2
     if head.startswith(b"\xfd7zXZ\x00"):
         return Format.XZ
-    if head.startswith(b"]\x00\x00") and len(head) >= 13 and head[0] < 225:
+    if head.startswith(b"]\x00\x00") and len(head) >= 13:
         return Format.LZMA
     if head.startswith(b"\x28\xb5\x2f\xfd"):
         return Format.ZSTD
@@ -182,8 +212,10 @@ def _is_safetensors(head: bytes, size: int) -> bool:
 def _is_legacy_torch(head: bytes) -> bool:
     # torch.save(_use_new_zipfile_serialization=False) starts with a pickled
     # LONG1 of the magic number: 80 02 8a 0a <10 bytes little-endian>.
-    return len(head) >= 14 and head[2:4] == b"\x8a\x0a" and (
-        int.from_bytes(head[4:14], "little") == LEGACY_TORCH_MAGIC
+    return (
+        len(head) >= 14
+        and head[2:4] == b"\x8a\x0a"
+        and (int.from_bytes(head[4:14], "little") == LEGACY_TORCH_MAGIC)
     )
 
 
@@ -196,15 +228,20 @@ def _is_zlib(head: bytes) -> bool:
 def _looks_like_onnx(head: bytes) -> bool:
     # ModelProto starts with ir_version (field 1, varint: 0x08) and names its
     # producer/domain early; the "onnx" marker keeps this from matching noise.
-    return head[:1] == b"\x08" and len(head) > 2 and head[1] < 0x20 and b"onnx" in head[:512].lower()
+    return (
+        head[:1] == b"\x08" and len(head) > 2 and head[1] < 0x20 and b"onnx" in head[:512].lower()
+    )
 
 
 def _looks_like_protocol0_pickle(head: bytes) -> bool:
     # Protocol 0/1 pickles have no PROTO opcode; they start with an opcode
     # such as MARK '(', GLOBAL 'c', EMPTY_DICT '}', EMPTY_LIST ']' and end in STOP '.'.
-    return head[:1] in (b"(", b"c", b"}", b"]", b")", b"I", b"S", b"V", b"N") and (
-        b"\n" in head[:256] or head[:1] in (b"}", b"]", b")")
-    ) and head.rstrip().endswith(b".") and not _is_text_prose(head)
+    return (
+        head[:1] in (b"(", b"c", b"}", b"]", b")", b"I", b"S", b"V", b"N")
+        and (b"\n" in head[:256] or head[:1] in (b"}", b"]", b")"))
+        and head.rstrip().endswith(b".")
+        and not _is_text_prose(head)
+    )
 
 
 def _is_text_prose(head: bytes) -> bool:

@@ -29,10 +29,23 @@ LEGACY_PROTOCOL = 1001
 
 #: Bytes per element of each storage type a pickle may name.
 STORAGE_ELEMENT_SIZE: dict[str, int] = {
-    "DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2,
-    "LongStorage": 8, "IntStorage": 4, "ShortStorage": 2, "CharStorage": 1, "ByteStorage": 1,
-    "BoolStorage": 1, "ComplexFloatStorage": 8, "ComplexDoubleStorage": 16, "QInt8Storage": 1,
-    "QUInt8Storage": 1, "QInt32Storage": 4, "QUInt4x2Storage": 1, "QUInt2x4Storage": 1,
+    "DoubleStorage": 8,
+    "FloatStorage": 4,
+    "HalfStorage": 2,
+    "BFloat16Storage": 2,
+    "LongStorage": 8,
+    "IntStorage": 4,
+    "ShortStorage": 2,
+    "CharStorage": 1,
+    "ByteStorage": 1,
+    "BoolStorage": 1,
+    "ComplexFloatStorage": 8,
+    "ComplexDoubleStorage": 16,
+    "QInt8Storage": 1,
+    "QUInt8Storage": 1,
+    "QInt32Storage": 4,
+    "QUInt4x2Storage": 1,
+    "QUInt2x4Storage": 1,
     "UntypedStorage": 1,
 }
 
@@ -40,7 +53,9 @@ STORAGE_ELEMENT_SIZE: dict[str, int] = {
 def storage_element_size(storage_type: Any) -> int | None:
     """Element size of a storage type Global (``torch.FloatStorage``...), or None if unknown."""
     if not isinstance(storage_type, Global) or storage_type.module not in (
-        "torch", "torch.cuda", "torch.storage"
+        "torch",
+        "torch.cuda",
+        "torch.storage",
     ):
         return None
     return STORAGE_ELEMENT_SIZE.get(storage_type.name or "")
@@ -69,12 +84,13 @@ def torch_zip_layout(archive: ZipArchive) -> TorchZipLayout | None:
     prefix = main[0].name[: -len("data.pkl")]
     pickles = tuple(m for m in archive.members if m.name.endswith(".pkl"))
     records = {
-        m.name[len(prefix) + len("data/"):]: m
+        m.name[len(prefix) + len("data/") :]: m
         for m in archive.members
         if m.name.startswith(prefix + "data/")
     }
     torchscript = any(m.name.startswith(prefix + "code/") for m in archive.members) or any(
-        m.name.endswith("constants.pkl") for m in archive.members)
+        m.name.endswith("constants.pkl") for m in archive.members
+    )
     return TorchZipLayout(prefix, pickles, records, archive.get(prefix + "byteorder"), torchscript)
 
 
@@ -134,7 +150,9 @@ def read_legacy(
         result = parse(source_at(offset), opts)
         pickles.append(StackedPickle(role, offset, result))
         if result.outcome is not Outcome.COMPLETE:
-            problems.append(f"the {role} pickle does not load ({result.error.message if result.error else ''})")
+            problems.append(
+                f"the {role} pickle does not load ({result.error.message if result.error else ''})"
+            )
             return LegacyLayout(tuple(pickles), (), result.end, size, tuple(problems))
         offset = result.next_offset
     magic, version = pickles[0].result.value, pickles[1].result.value
@@ -142,14 +160,19 @@ def read_legacy(
         problems.append("the first pickle is not torch's magic number")
     if version != LEGACY_PROTOCOL:
         problems.append(f"protocol version {version!r} is not {LEGACY_PROTOCOL}")
-    storages, end = _walk_storages(source_at, offset, size, pickles[3].result,
-                                   pickles[4].result.value, problems)
+    storages, end = _walk_storages(
+        source_at, offset, size, pickles[3].result, pickles[4].result.value, problems
+    )
     return LegacyLayout(tuple(pickles), storages, end, size, tuple(problems))
 
 
 def _walk_storages(
-    source_at: Callable[[int], Source], offset: int, size: int, main: PickleResult,
-    keys: Any, problems: list[str],
+    source_at: Callable[[int], Source],
+    offset: int,
+    size: int,
+    main: PickleResult,
+    keys: Any,
+    problems: list[str],
 ) -> tuple[tuple[StorageRecord, ...], int]:
     element_sizes: dict[str, int | None] = {}
     for ref in main.persistent_refs:
@@ -161,7 +184,7 @@ def _walk_storages(
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         problems.append("the storage keys pickle is not a list of strings")
         return (), offset
-    records = []
+    records: list[StorageRecord] = []
     for key in keys:
         element = element_sizes.get(key)
         if element is None:
@@ -222,8 +245,9 @@ def walk_tar_storages(source: Source, size: int, options: ParseOptions) -> TarPi
         result = parse(source, options)
         pickles.append(StackedPickle(f"storage {index}", start, result))
         args = result.value
-        element = (storage_element_size(args[2]) if isinstance(args, tuple) and len(args) == 3
-                   else None)
+        element = (
+            storage_element_size(args[2]) if isinstance(args, tuple) and len(args) == 3 else None
+        )
         if not result.complete or element is None:
             problems.append(f"storage {index}: cannot follow the record")
             break

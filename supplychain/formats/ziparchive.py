@@ -29,6 +29,8 @@ _EOCD64 = b"PK\x06\x06"
 _CENTRAL = b"PK\x01\x02"
 _LOCAL = b"PK\x03\x04"
 MAX_COMMENT = 0xFFFF
+#: Central directories larger than this are refused (about a million members' worth).
+MAX_DIRECTORY = 256 << 20
 
 STORED, DEFLATED, BZIP2, LZMA = 0, 8, 12, 14
 _METHOD_NAMES = {STORED: "stored", DEFLATED: "deflated", BZIP2: "bzip2", LZMA: "lzma"}
@@ -117,15 +119,16 @@ def read_zip(handle: BinaryIO, *, max_members: int = 1_000_000) -> ZipArchive:
                 count, cd_size, cd_offset = struct.unpack("<QQQ", record[32:56])
                 cd_end = record_at
     cd_start = cd_end - cd_size
-    if cd_start < 0 or count > max_members:
+    if cd_start < 0 or count > max_members or cd_size > MAX_DIRECTORY:
         raise ZipFormatError("the central directory is inconsistent", hint="the archive is corrupt")
     prefix = cd_start - cd_offset  # as zipfile does for self-extracting archives
     handle.seek(cd_start)
     directory = handle.read(cd_size)
     problems: list[tuple[str, str]] = []
     if prefix < 0:
-        raise ZipFormatError("central directory offset points past its real position",
-                             hint="the archive is corrupt")
+        raise ZipFormatError(
+            "central directory offset points past its real position", hint="the archive is corrupt"
+        )
     if prefix:
         problems.append(("", f"{prefix} bytes precede the archive (self-extractor or polyglot)"))
     members = []
@@ -134,7 +137,12 @@ def read_zip(handle: BinaryIO, *, max_members: int = 1_000_000) -> ZipArchive:
     while pos + 46 <= len(directory) and directory[pos : pos + 4] == _CENTRAL:
         fields = struct.unpack("<HHHHHHIIIHHHHHII", directory[pos + 4 : pos + 46])
         flags, method, crc, csize, usize = fields[2], fields[3], fields[6], fields[7], fields[8]
-        name_len, extra_len, comment_len2, header_offset = fields[9], fields[10], fields[11], fields[15]
+        name_len, extra_len, comment_len2, header_offset = (
+            fields[9],
+            fields[10],
+            fields[11],
+            fields[15],
+        )
         raw_name = directory[pos + 46 : pos + 46 + name_len]
         extra = directory[pos + 46 + name_len : pos + 46 + name_len + extra_len]
         usize, csize, header_offset = _zip64_values(extra, usize, csize, header_offset)
@@ -142,13 +150,15 @@ def read_zip(handle: BinaryIO, *, max_members: int = 1_000_000) -> ZipArchive:
         if name in seen:
             problems.append((name, "the name appears twice in the central directory"))
         seen.add(name)
-        member = _with_local_header(handle, size, name, flags, method, crc, csize, usize,
-                                    header_offset + prefix, problems)
+        member = _with_local_header(
+            handle, size, name, flags, method, crc, csize, usize, header_offset + prefix, problems
+        )
         members.append(member)
         pos += 46 + name_len + extra_len + comment_len2
     if len(members) != count:
-        problems.append(("", f"the end record announces {count} members, the directory "
-                             f"holds {len(members)}"))
+        problems.append(
+            ("", f"the end record announces {count} members, the directory holds {len(members)}")
+        )
     return ZipArchive(tuple(members), prefix, comment, tuple(problems))
 
 
@@ -170,35 +180,64 @@ def _zip64_values(extra: bytes, usize: int, csize: int, offset: int) -> tuple[in
 
 
 def _with_local_header(
-    handle: BinaryIO, size: int, name: str, flags: int, method: int, crc: int, csize: int,
-    usize: int, header_offset: int, problems: list[tuple[str, str]],
+    handle: BinaryIO,
+    size: int,
+    name: str,
+    flags: int,
+    method: int,
+    crc: int,
+    csize: int,
+    usize: int,
+    header_offset: int,
+    problems: list[tuple[str, str]],
 ) -> ZipMember:
     handle.seek(header_offset)
     header = handle.read(30)
     if len(header) < 30 or header[:4] != _LOCAL:
         problems.append((name, f"no local header at offset {header_offset}"))
-        return ZipMember(name, method, flags, crc, csize, usize, header_offset, -1,
-                         None, None, None, None)
+        return ZipMember(
+            name, method, flags, crc, csize, usize, header_offset, -1, None, None, None, None
+        )
     lflags, lmethod, _, _, lcrc, _, _, lname_len, lextra_len = struct.unpack(
-        "<HHHHIIIHH", header[6:30])
+        "<HHHHIIIHH", header[6:30]
+    )
     local_raw = handle.read(lname_len)
     local_name = local_raw.decode("utf-8" if lflags & 0x800 else "cp437", "replace")
     data_offset = header_offset + 30 + lname_len + lextra_len
     if local_name != name:
-        problems.append((name, f"the local header names it {local_name!r} (zipfile refuses "
-                               "the archive; torch reads it)"))
+        problems.append(
+            (
+                name,
+                f"the local header names it {local_name!r} (zipfile refuses "
+                "the archive; torch reads it)",
+            )
+        )
     if lmethod != method:
-        problems.append((name, f"local header method {lmethod} differs from the central "
-                               f"directory's {method}"))
+        problems.append(
+            (name, f"local header method {lmethod} differs from the central directory's {method}")
+        )
     if not lflags & 0x8 and lcrc != crc:
-        problems.append((name, f"local header CRC-32 {lcrc:08x} differs from the central "
-                               f"directory's {crc:08x}"))
+        problems.append(
+            (name, f"local header CRC-32 {lcrc:08x} differs from the central directory's {crc:08x}")
+        )
     if flags & 0x1:
         problems.append((name, "the member is encrypted"))
     if data_offset + csize > size:
         problems.append((name, "the member's data runs past the end of the file"))
-    return ZipMember(name, method, flags, crc, csize, usize, header_offset, data_offset,
-                     local_name, lmethod, lflags, lcrc)
+    return ZipMember(
+        name,
+        method,
+        flags,
+        crc,
+        csize,
+        usize,
+        header_offset,
+        data_offset,
+        local_name,
+        lmethod,
+        lflags,
+        lcrc,
+    )
 
 
 class _Inflater:
@@ -213,7 +252,8 @@ class _Inflater:
         self._done = False
         if method == DEFLATED:
             self._decoder: zlib._Decompress | bz2.BZ2Decompressor | lzma.LZMADecompressor = (
-                zlib.decompressobj(-15))
+                zlib.decompressobj(-15)
+            )
         elif method == BZIP2:
             self._decoder = bz2.BZ2Decompressor()
         else:
@@ -229,8 +269,9 @@ class _Inflater:
             out = self._decoder.decompress(chunk)
             self._produced += len(out)
             if self._produced > self._cap:
-                raise SourceLimit(f"{self._member} expands past {self._cap} bytes "
-                                  "(decompression cap)")
+                raise SourceLimit(
+                    f"{self._member} expands past {self._cap} bytes (decompression cap)"
+                )
             self._pending += out
         data, self._pending = self._pending[:want], self._pending[want:]
         return data

@@ -50,7 +50,7 @@ def new_hasher(algorithm: str, *, threads: int = 1) -> Hasher:
     if algorithm == BLAKE3:
         import blake3  # imported lazily: only blake3 users pay for it
 
-        return blake3.blake3(max_threads=blake3.blake3.AUTO if threads > 1 else 1)  # type: ignore[no-any-return]
+        return blake3.blake3(max_threads=blake3.blake3.AUTO if threads > 1 else 1)
     raise InputError(f"unknown hash algorithm {algorithm!r}")
 
 

@@ -69,7 +69,8 @@ class HashCache:
                 and isinstance(data.get("entries"), dict)
             ):
                 self._old = {
-                    k: v for k, v in data["entries"].items()
+                    k: v
+                    for k, v in data["entries"].items()
                     if isinstance(v, dict) and all(isinstance(x, str) for x in v.values())
                 }
 
@@ -108,6 +109,7 @@ class HashCache:
         }
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_bytes_atomic(
-            self.path, json.dumps(payload, sort_keys=True, separators=(",", ":")).encode(),
+            self.path,
+            json.dumps(payload, sort_keys=True, separators=(",", ":")).encode(),
             mode=0o600,
         )

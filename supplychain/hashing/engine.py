@@ -14,6 +14,7 @@ link) and must still be the file the walk saw, and unchanged afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import mmap
 import os
@@ -76,7 +77,9 @@ def hash_items(
         for i in order:
             results[i] = hash_item(items[i], algorithm, advance=step, pipelined=pipelined)
         return [r for r in results if r is not None]
-    with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="hash") as pool:
+    with ThreadPoolExecutor(
+        max_workers=min(workers, len(items)), thread_name_prefix="hash"
+    ) as pool:
         futures: dict[Future[bytes], int] = {
             pool.submit(hash_item, items[i], algorithm, advance=step, pipelined=pipelined): i
             for i in order
@@ -131,7 +134,8 @@ def _open_checked(file: ModelFile) -> int:
     ):
         os.close(fd)
         raise FileChangedError(
-            "was replaced or resized after the model was listed", path=file.path,
+            "was replaced or resized after the model was listed",
+            path=file.path,
             hint="make sure nothing writes to the model while it is hashed, then retry",
         )
     return fd
@@ -140,17 +144,16 @@ def _open_checked(file: ModelFile) -> int:
 def _check_unchanged(fd: int, file: ModelFile) -> None:
     if FileIdentity.of(os.fstat(fd)) != file.identity:
         raise FileChangedError(
-            "changed while it was being hashed", path=file.path,
+            "changed while it was being hashed",
+            path=file.path,
             hint="make sure nothing writes to the model while it is hashed, then retry",
         )
 
 
 def _advise(fd: int, start: int, length: int, advice: int) -> None:
     if hasattr(os, "posix_fadvise"):
-        try:
+        with contextlib.suppress(OSError):  # advice only
             os.posix_fadvise(fd, start, length, advice)
-        except OSError:
-            pass  # advice only
 
 
 def _plain_range(fd: int, item: WorkItem, algorithm: str, advance: Advance) -> bytes:

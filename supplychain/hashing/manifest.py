@@ -10,9 +10,9 @@ from typing import Any, Literal
 from supplychain.hashing.algorithms import ALGORITHMS, canonical, sharded_name
 from supplychain.model.tree import component_key
 
-FILES = "files"
-SHARDS = "shards"
 Method = Literal["files", "shards"]
+FILES: Method = "files"
+SHARDS: Method = "shards"
 
 #: model-signing's default shard size (1 GB, decimal).
 DEFAULT_SHARD_SIZE = 1_000_000_000
@@ -73,8 +73,15 @@ class Serialization:
         if method == SHARDS:
             raw = data.get("shard_size")
             # model-signing writes it through a protobuf Struct, i.e. as a float.
-            if isinstance(raw, bool) or not isinstance(raw, int | float) or raw != int(raw) or raw <= 0:
-                raise ValueError(f"serialization.shard_size must be a positive integer, got {raw!r}")
+            if (
+                isinstance(raw, bool)
+                or not isinstance(raw, int | float)
+                or raw != int(raw)
+                or raw <= 0
+            ):
+                raise ValueError(
+                    f"serialization.shard_size must be a positive integer, got {raw!r}"
+                )
             shard_size = int(raw)
         allow = data.get("allow_symlinks", False)
         if not isinstance(allow, bool):

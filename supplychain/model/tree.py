@@ -160,7 +160,7 @@ class _Selection:
 
     @classmethod
     def of(cls, names: Collection[str]) -> _Selection:
-        dirs = set()
+        dirs: set[str] = set()
         for name in names:
             parts = name.split("/")
             dirs.update("/".join(parts[:i]) for i in range(1, len(parts)))

@@ -12,6 +12,7 @@ def dump_json(document: Any, stream: TextIO | None = None) -> None:
     out = stream or sys.stdout
     out.write(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False))
     out.write("\n")
+    out.flush()
 
 
 def human_bytes(n: int) -> str:

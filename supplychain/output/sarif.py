@@ -50,8 +50,14 @@ def level(severity: str) -> str:
 
 
 def document(
-    *, tool: str, version: str, information_uri: str, rules: Iterable[SarifRule],
-    results: Iterable[SarifResult], notifications: Iterable[str] = (), successful: bool = True,
+    *,
+    tool: str,
+    version: str,
+    information_uri: str,
+    rules: Iterable[SarifRule],
+    results: Iterable[SarifResult],
+    notifications: Iterable[str] = (),
+    successful: bool = True,
 ) -> dict[str, Any]:
     """A complete SARIF log with one run."""
     rule_list = list(rules)
@@ -59,21 +65,27 @@ def document(
     return {
         "$schema": SCHEMA,
         "version": VERSION,
-        "runs": [{
-            "tool": {"driver": {
-                "name": tool,
-                "version": version,
-                "informationUri": information_uri,
-                "rules": [_rule(rule) for rule in rule_list],
-            }},
-            "invocations": [{
-                "executionSuccessful": successful,
-                "toolExecutionNotifications": [
-                    {"level": "error", "message": {"text": text}} for text in notifications
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": tool,
+                        "version": version,
+                        "informationUri": information_uri,
+                        "rules": [_rule(rule) for rule in rule_list],
+                    }
+                },
+                "invocations": [
+                    {
+                        "executionSuccessful": successful,
+                        "toolExecutionNotifications": [
+                            {"level": "error", "message": {"text": text}} for text in notifications
+                        ],
+                    }
                 ],
-            }],
-            "results": [_result(result, index) for result in results],
-        }],
+                "results": [_result(result, index) for result in results],
+            }
+        ],
     }
 
 

@@ -34,16 +34,23 @@ through the memo: two references to one memo entry are the same object.
 
 For the converter (torch checkpoints)::
 
-    sd = result.value                       # usually Call(collections.OrderedDict)
-    # state_dict entries: for an OrderedDict call, sd.setitems is [(name, tensor_node)...]
-    for name, node in sd.setitems:
-        # node: Call whose target.qualified == "torch._utils._rebuild_tensor_v2"
-        storage, offset, size, stride, requires_grad, hooks, *meta = node.args
+    top = result.value    # a dict (plain state_dict), or Call(collections.OrderedDict) whose
+                          # entries are top.setitems: [(name, value), ...] in file order
+    for name, node in entries:
+        # node: Call with node.target.qualified == "torch._utils._rebuild_tensor_v2"
+        storage, offset, size, stride, requires_grad, hooks, *metadata = node.args
         # storage: PersistentRef; storage.pid == ("storage", Global(torch.FloatStorage),
-        #          "0", "cpu", numel)  -> the zip record "<prefix>/data/0"
-        # _rebuild_tensor_v3 adds the dtype as a Global (torch.float8_e4m3fn...)
+        #          "0", "cpu", numel)  -> zip record "<prefix>data/0" (formats.torch layout)
+        # _rebuild_tensor_v3 adds the dtype as a Global (torch.float8_e4m3fn ...)
         # _rebuild_parameter(tensor_call, requires_grad, hooks) wraps a tensor call
-    # tied weights: the same Call (or the same PersistentRef key) appears under two names
+    # tied weights: the same Call object appears under two names (memo identity), or two
+    # calls name the same storage key
+
+Storage bytes: :mod:`supplychain.formats.torch` maps keys to file offsets
+(``torch_zip_layout(read_zip(f)).records[key].data_offset``, or
+``read_legacy(...).storages`` for legacy files) without reading them. Read
+zip checkpoints' ``data.pkl`` with ``ParseOptions(exact_frames=ALL_FRAMES)``
+(torch reads it through ``io.BytesIO``) and legacy files with the default.
 
 Interpret only calls whose ``target.qualified`` you recognise, and refuse the
 file when any other call sits on the path to a tensor. Use
@@ -53,7 +60,19 @@ loaders read the stream differently (a clean pickle yields one result).
 
 from __future__ import annotations
 
-from supplychain.picklevm.machine import (
+from supplychain.picklevm.machine import parse, parse_all_readings
+from supplychain.picklevm.names import looks_like_pickle, map_python2_name
+from supplychain.picklevm.nodes import (
+    Call,
+    CallKind,
+    Global,
+    LargeBytes,
+    Opaque,
+    OutOfBandBuffer,
+    PersistentRef,
+)
+from supplychain.picklevm.opcodes import opcode_name
+from supplychain.picklevm.results import (
     ALL_FRAMES,
     NO_FRAMES,
     Anomaly,
@@ -68,19 +87,6 @@ from supplychain.picklevm.machine import (
     ParseOptions,
     PickleError,
     PickleResult,
-    opcode_name,
-    parse,
-    parse_all_readings,
-)
-from supplychain.picklevm.names import looks_like_pickle, map_python2_name
-from supplychain.picklevm.nodes import (
-    Call,
-    CallKind,
-    Global,
-    LargeBytes,
-    Opaque,
-    OutOfBandBuffer,
-    PersistentRef,
 )
 from supplychain.picklevm.source import Source, SourceError
 
@@ -100,8 +106,8 @@ __all__ = [
     "Limits",
     "Mutation",
     "Opaque",
-    "Outcome",
     "OutOfBandBuffer",
+    "Outcome",
     "ParseOptions",
     "PersistentRef",
     "PickleError",

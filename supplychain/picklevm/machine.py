@@ -16,17 +16,18 @@ prefetching file reads ignore frames instead. The two can run different
 opcodes on the same bytes; ``exact_frames`` selects, per FRAME offset, which
 reading to emulate, and every straddling read is reported as an anomaly so a
 caller can explore the other reading (see :func:`parse_all_readings`).
+
+The module is long on purpose: one method per opcode, kept together so the
+whole state machine can be read side by side with ``_pickle.c``.
 """
 
 from __future__ import annotations
 
 import codecs
-import enum
 import re
 import struct
-from collections.abc import Callable, Container, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Container
+from typing import Any, cast
 
 from supplychain.picklevm.names import HIGHEST_PROTOCOL, looks_like_pickle, map_python2_name
 from supplychain.picklevm.nodes import (
@@ -38,171 +39,26 @@ from supplychain.picklevm.nodes import (
     OutOfBandBuffer,
     PersistentRef,
 )
+from supplychain.picklevm.opcodes import OPNAMES
+from supplychain.picklevm.results import (
+    ALL_FRAMES,
+    NO_FRAMES,
+    Anomaly,
+    BuildEvent,
+    BuildHook,
+    Embedded,
+    HookContext,
+    HookError,
+    Mutation,
+    Outcome,
+    ParseOptions,
+    PickleError,
+    PickleResult,
+)
 from supplychain.picklevm.source import Source, SourceError, SourceLimit
 
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on the work and memory one parse may take; hitting one ends it as LIMIT."""
-
-    max_opcodes: int = 50_000_000
-    max_memo: int = 10_000_000
-    max_stack: int = 10_000_000
-    #: Elements added to containers and call logs, in total.
-    max_items: int = 50_000_000
-    #: Byte/text strings longer than this become LargeBytes ranges, not values.
-    large_bytes: int = 1 << 16
-    #: Protocol-0 text lines longer than this are not decoded.
-    max_line: int = 1 << 16
-    #: From forward-only sources, capture pickle-looking large strings up to this size.
-    capture: int = 64 << 20
-    #: Bytes of each LargeBytes kept as its head.
-    head: int = 256
-
-
-class _AllFrames:
-    def __contains__(self, item: object) -> bool:
-        return True
-
-    def __repr__(self) -> str:
-        return "ALL_FRAMES"
-
-
-#: ``exact_frames`` value: every FRAME is read as its own buffer (``Unpickler(io.BytesIO(...))``,
-#: which is how torch reads a zip checkpoint's data.pkl).
-ALL_FRAMES: Container[int] = _AllFrames()
-#: ``exact_frames`` value: frames are ignored (``pickle.loads``, prefetching file reads).
-NO_FRAMES: Container[int] = frozenset()
-
-
-class Outcome(str, enum.Enum):
-    #: Reached STOP: CPython would return ``value``.
-    COMPLETE = "complete"
-    #: CPython raises at ``error.offset`` (invalid opcode, bad memo reference, type error...).
-    ERROR = "error"
-    #: The data ends before STOP.
-    TRUNCATED = "truncated"
-    #: A bound in :class:`Limits` was reached; the rest was not analysed.
-    LIMIT = "limit"
-
-
-@dataclass(frozen=True)
-class Anomaly:
-    """Something no pickler writes, worth a scanner's attention."""
-
-    offset: int
-    kind: str
-    message: str
-
-
-@dataclass(frozen=True)
-class BuildEvent:
-    """BUILD: ``state`` applied to ``target`` (``__setstate__`` or attribute updates)."""
-
-    target: Any
-    state: Any
-    offset: int
-
-
-@dataclass(frozen=True)
-class Mutation:
-    """An opcode that changes an imported object in place (attribute or item injection)."""
-
-    target: Global
-    opcode: str
-    offset: int
-    value: Any
-
-
-@dataclass(frozen=True)
-class Embedded:
-    """A byte/text string in the pickle that looks like a pickle itself."""
-
-    offset: int
-    value: bytes | LargeBytes
-
-
-@dataclass(frozen=True)
-class PickleError:
-    offset: int
-    opcode: str | None
-    message: str
-
-
-@dataclass(frozen=True)
-class PickleResult:
-    """What one pickle stream does when loaded, without doing any of it."""
-
-    outcome: Outcome
-    #: What ``load()`` returns (the inert graph); None unless COMPLETE.
-    value: Any
-    #: Offset just after the last opcode read (after STOP when COMPLETE).
-    end: int
-    #: Where a reader of stacked pickles starts the next one (differs from ``end`` only when
-    #: STOP lies inside a frame read as its own buffer).
-    next_offset: int
-    error: PickleError | None
-    opcodes: int
-    #: Highest PROTO seen (None: no PROTO opcode, i.e. protocol 0/1).
-    protocol: int | None
-    #: Every find_class, in order (GLOBAL, STACK_GLOBAL, INST, EXT*).
-    globals: tuple[Global, ...]
-    #: Every call, in the order CPython would make them.
-    calls: tuple[Call, ...]
-    builds: tuple[BuildEvent, ...]
-    mutations: tuple[Mutation, ...]
-    persistent_refs: tuple[PersistentRef, ...]
-    large: tuple[LargeBytes, ...]
-    embedded: tuple[Embedded, ...]
-    anomalies: tuple[Anomaly, ...]
-    #: Offsets of FRAME opcodes whose frame an argument read runs past.
-    straddled_frames: frozenset[int]
-    #: Pickles a build hook parsed inline (joblib object arrays), by offset.
-    nested: tuple[tuple[int, PickleResult], ...] = ()
-
-    @property
-    def complete(self) -> bool:
-        return self.outcome is Outcome.COMPLETE
-
-
-class HookError(Exception):
-    """Raised by a build hook that cannot follow the stream (e.g. unknown array layout)."""
-
-    def __init__(self, message: str, *, limit: bool = False) -> None:
-        super().__init__(message)
-        self.limit = limit
-
-
-@dataclass
-class HookContext:
-    """What a build hook may do: read or skip raw bytes, or parse an inline pickle."""
-
-    source: Source
-    options: ParseOptions
-    nested: list[tuple[int, PickleResult]]
-
-    def parse_inline(self) -> PickleResult:
-        offset = self.source.tell()
-        result = _Machine(self.source, self.options).run()
-        self.nested.append((offset, result))
-        return result
-
-
-#: ``hook(call, state, context)`` runs after BUILD on a call result; a non-None return replaces
-#: the object on the stack.
-BuildHook = Callable[[Call, Any, HookContext], Any]
-
-
-@dataclass(frozen=True)
-class ParseOptions:
-    limits: Limits = field(default_factory=Limits)
-    #: FRAME offsets to read as separate buffers (see the module docstring).
-    exact_frames: Container[int] = NO_FRAMES
-    #: Apply Python-2 name mapping for protocol < 3 (as ``pickle.load`` does by default).
-    fix_imports: bool = True
-    #: copyreg extension registry to start from (a fresh interpreter's is empty).
-    extensions: Mapping[int, tuple[str, str]] = field(default_factory=dict)
-    build_hook: BuildHook | None = None
+#: "No frame boundary ahead."
+_FAR = 1 << 62
 
 
 class _Stop(Exception):
@@ -210,28 +66,6 @@ class _Stop(Exception):
         super().__init__(message)
         self.outcome = outcome
         self.message = message
-
-
-_OPNAMES: dict[int, str] = {
-    0x28: "MARK", 0x2E: "STOP", 0x30: "POP", 0x31: "POP_MARK", 0x32: "DUP", 0x46: "FLOAT",
-    0x49: "INT", 0x4A: "BININT", 0x4B: "BININT1", 0x4C: "LONG", 0x4D: "BININT2", 0x4E: "NONE",
-    0x50: "PERSID", 0x51: "BINPERSID", 0x52: "REDUCE", 0x53: "STRING", 0x54: "BINSTRING",
-    0x55: "SHORT_BINSTRING", 0x56: "UNICODE", 0x58: "BINUNICODE", 0x61: "APPEND", 0x62: "BUILD",
-    0x63: "GLOBAL", 0x64: "DICT", 0x7D: "EMPTY_DICT", 0x65: "APPENDS", 0x67: "GET",
-    0x68: "BINGET", 0x69: "INST", 0x6A: "LONG_BINGET", 0x6C: "LIST", 0x5D: "EMPTY_LIST",
-    0x6F: "OBJ", 0x70: "PUT", 0x71: "BINPUT", 0x72: "LONG_BINPUT", 0x73: "SETITEM",
-    0x74: "TUPLE", 0x29: "EMPTY_TUPLE", 0x75: "SETITEMS", 0x47: "BINFLOAT", 0x80: "PROTO",
-    0x81: "NEWOBJ", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4", 0x85: "TUPLE1", 0x86: "TUPLE2",
-    0x87: "TUPLE3", 0x88: "NEWTRUE", 0x89: "NEWFALSE", 0x8A: "LONG1", 0x8B: "LONG4",
-    0x42: "BINBYTES", 0x43: "SHORT_BINBYTES", 0x8C: "SHORT_BINUNICODE", 0x8D: "BINUNICODE8",
-    0x8E: "BINBYTES8", 0x8F: "EMPTY_SET", 0x90: "ADDITEMS", 0x91: "FROZENSET",
-    0x92: "NEWOBJ_EX", 0x93: "STACK_GLOBAL", 0x94: "MEMOIZE", 0x95: "FRAME",
-    0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
-}
-
-
-def opcode_name(code: int) -> str:
-    return _OPNAMES.get(code, f"0x{code:02x}")
 
 
 _C_LONG = re.compile(rb"\s*[+-]?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
@@ -260,12 +94,13 @@ class _Machine:
         self.max_proto: int | None = None
         self.items = 0
         self.op_offset = source.tell()
-        self.op_name: str | None = None
         self.extensions = dict(options.extensions)
         # frame state: frame_end = end of a frame read as its own buffer; declared_* = the
         # last FRAME as written, for anomaly reports in either reading
-        self.frame_end: int | None = None
-        self.declared_end: int | None = None
+        self._frame_end: int | None = None
+        self._declared_end: int | None = None
+        self.safe_end = _FAR
+        self.op_code = -1
         self.declared_at = -1
         self.globals: list[Global] = []
         self.calls: list[Call] = []
@@ -283,25 +118,29 @@ class _Machine:
     def run(self) -> PickleResult:
         dispatch = _DISPATCH
         src = self.src
-        limits = self.limits
         count = 0
         outcome = Outcome.COMPLETE
         error: PickleError | None = None
         value: Any = None
         try:
             while True:
-                self.op_offset = src.tell()
-                code = self._opcode()
+                # fast path: the next byte is buffered and no frame boundary is near
+                pos = src._pos
+                self.op_offset = pos
+                rel = pos - src._buf_start
+                if pos < self.safe_end and 0 <= rel < len(src._buf):
+                    code = src._buf[rel]
+                    src._pos = pos + 1
+                else:
+                    code = self._opcode()
+                self.op_code = code
                 count += 1
                 if code == 0x2E:  # STOP
-                    self.op_name = "STOP"
                     value = self._pop()
                     break
                 handler = dispatch.get(code)
                 if handler is None:
-                    self.op_name = None
                     raise _Stop(Outcome.ERROR, f"invalid load key {bytes([code])!r}")
-                self.op_name = _OPNAMES[code]
                 handler(self)
                 if not count & 0xFFF:
                     self._check_limits(count)
@@ -323,15 +162,28 @@ class _Machine:
             if self.frame_end is not None and self.frame_end > end:
                 next_offset = self.frame_end
             if self.declared_end is not None and self.declared_end > end:
-                self._anomaly("frame-trailing", "STOP inside a frame with bytes after it; a "
-                              "reader of stacked pickles may skip or run them")
+                self._anomaly(
+                    "frame-trailing",
+                    "STOP inside a frame with bytes after it; a "
+                    "reader of stacked pickles may skip or run them",
+                )
         return PickleResult(
-            outcome=outcome, value=value if outcome is Outcome.COMPLETE else None, end=end,
-            next_offset=next_offset, error=error, opcodes=count, protocol=self.max_proto,
-            globals=tuple(self.globals), calls=tuple(self.calls), builds=tuple(self.builds),
-            mutations=tuple(self.mutations), persistent_refs=tuple(self.persistent),
-            large=tuple(self.large), embedded=tuple(self.embedded),
-            anomalies=tuple(self.anomalies), straddled_frames=frozenset(self.straddled),
+            outcome=outcome,
+            value=value if outcome is Outcome.COMPLETE else None,
+            end=end,
+            next_offset=next_offset,
+            error=error,
+            opcodes=count,
+            protocol=self.max_proto,
+            globals=tuple(self.globals),
+            calls=tuple(self.calls),
+            builds=tuple(self.builds),
+            mutations=tuple(self.mutations),
+            persistent_refs=tuple(self.persistent),
+            large=tuple(self.large),
+            embedded=tuple(self.embedded),
+            anomalies=tuple(self.anomalies),
+            straddled_frames=frozenset(self.straddled),
             nested=tuple(self.nested),
         )
 
@@ -355,8 +207,11 @@ class _Machine:
         if declared is not None:
             if pos < declared < pos + n:
                 self.straddled.add(self.declared_at)
-                self._anomaly("frame-straddle", f"an argument runs past the end of the FRAME at "
-                              f"offset {self.declared_at} (readers disagree on what follows)")
+                self._anomaly(
+                    "frame-straddle",
+                    f"an argument runs past the end of the FRAME at "
+                    f"offset {self.declared_at} (readers disagree on what follows)",
+                )
             if pos + n >= declared:
                 self.declared_end = None
 
@@ -371,6 +226,33 @@ class _Machine:
                 # C: _Unpickler_ReadImpl refills from the file; the buffer's rest is dropped.
                 self.src.skip(end - pos)
 
+    # frame_end / declared_end setters keep safe_end (reads before it need no frame checks)
+    @property
+    def frame_end(self) -> int | None:
+        return self._frame_end
+
+    @frame_end.setter
+    def frame_end(self, value: int | None) -> None:
+        self._frame_end = value
+        self._refresh_safe_end()
+
+    @property
+    def declared_end(self) -> int | None:
+        return self._declared_end
+
+    @declared_end.setter
+    def declared_end(self, value: int | None) -> None:
+        self._declared_end = value
+        self._refresh_safe_end()
+
+    def _refresh_safe_end(self) -> None:
+        ends = [e for e in (self._frame_end, self._declared_end) if e is not None]
+        self.safe_end = min(ends) if ends else _FAR
+
+    @property
+    def op_name(self) -> str | None:
+        return OPNAMES.get(self.op_code)
+
     def _opcode(self) -> int:
         if self.frame_end is not None or self.declared_end is not None:
             self._enter_read(1, False)
@@ -380,7 +262,15 @@ class _Machine:
         return code
 
     def _read(self, n: int) -> bytes:
-        if self.frame_end is not None or self.declared_end is not None:
+        src = self.src
+        pos = src._pos
+        if pos + n <= self.safe_end:
+            rel = pos - src._buf_start
+            buf = src._buf
+            if rel >= 0 and rel + n <= len(buf):
+                src._pos = pos + n
+                return buf[rel : rel + n]
+        else:
             self._enter_read(n, False)
         data = self.src.read(n)
         if len(data) < n:
@@ -481,14 +371,21 @@ class _Machine:
         dotted = self.proto >= 4 and "." in name
         if dotted and "<locals>" in name.split("."):
             raise _Stop(Outcome.ERROR, f"can't get local attribute {name!r} on module {module!r}")
-        node = Global(module, name, offset=self.op_offset, opcode=self.op_name or "",
-                      written=written, dotted=dotted)
+        node = Global(
+            module,
+            name,
+            offset=self.op_offset,
+            opcode=self.op_name or "",
+            written=written,
+            dotted=dotted,
+        )
         self.globals.append(node)
         return node
 
     def _unresolved(self, reason: str) -> Global:
-        node = Global(None, None, offset=self.op_offset, opcode=self.op_name or "",
-                      unresolved=reason)
+        node = Global(
+            None, None, offset=self.op_offset, opcode=self.op_name or "", unresolved=reason
+        )
         self.globals.append(node)
         return node
 
@@ -517,16 +414,18 @@ class _Machine:
                 self._hashable(pairs[i])
                 target[pairs[i]] = pairs[i + 1]
         elif isinstance(target, Call):
-            target.setitems.extend(zip(pairs[::2], pairs[1::2]))
+            target.setitems.extend(zip(pairs[::2], pairs[1::2], strict=True))
         elif isinstance(target, Global):
             for i in range(0, len(pairs), 2):
-                self.mutations.append(Mutation(target, self.op_name or "", self.op_offset,
-                                               (pairs[i], pairs[i + 1])))
+                self.mutations.append(
+                    Mutation(target, self.op_name or "", self.op_offset, (pairs[i], pairs[i + 1]))
+                )
         elif isinstance(target, _NODES):
             pass  # an object of unknown type: its __setitem__ is its own (already graded) code
         else:
-            raise _Stop(Outcome.ERROR, f"{type(target).__name__} object does not support "
-                        "item assignment")
+            raise _Stop(
+                Outcome.ERROR, f"{type(target).__name__} object does not support item assignment"
+            )
 
     def _append(self, target: Any, values: list[Any]) -> None:
         self._grow(len(values))
@@ -535,8 +434,9 @@ class _Machine:
         elif isinstance(target, Call):
             target.appends.extend(values)
         elif isinstance(target, Global):
-            self.mutations.extend(Mutation(target, self.op_name or "", self.op_offset, v)
-                                  for v in values)
+            self.mutations.extend(
+                Mutation(target, self.op_name or "", self.op_offset, v) for v in values
+            )
         elif isinstance(target, _NODES):
             pass
         else:
@@ -553,7 +453,7 @@ class _Machine:
             self._pop()
 
     def op_pop_mark(self) -> None:
-        del self.stack[self._pop_mark():]
+        del self.stack[self._pop_mark() :]
 
     def op_dup(self) -> None:
         self.stack.append(self._top())
@@ -561,8 +461,9 @@ class _Machine:
     def op_float(self) -> None:
         raw = self._readline()
         try:
-            value: Any = float(raw) if raw is not None else Opaque("long float literal",
-                                                                   self.op_offset)
+            value: Any = (
+                float(raw) if raw is not None else Opaque("long float literal", self.op_offset)
+            )
         except ValueError:
             value = Opaque(f"float literal {raw!r}", self.op_offset)
         self.stack.append(value)
@@ -643,8 +544,11 @@ class _Machine:
 
     def op_persid(self) -> None:
         raw = self._readline()
-        self._persistent(raw.decode("latin-1") if raw is not None else
-                         Opaque("long persistent id", self.op_offset))
+        self._persistent(
+            raw.decode("latin-1")
+            if raw is not None
+            else Opaque("long persistent id", self.op_offset)
+        )
 
     def op_binpersid(self) -> None:
         self._persistent(self._pop())
@@ -742,8 +646,11 @@ class _Machine:
         self.stack.append(bytearray(data) if isinstance(data, bytes) else data)
 
     def op_next_buffer(self) -> None:
-        self._anomaly("out-of-band", "NEXT_BUFFER: the pickle needs out-of-band buffers "
-                      "(pickle.load without buffers= raises here)")
+        self._anomaly(
+            "out-of-band",
+            "NEXT_BUFFER: the pickle needs out-of-band buffers "
+            "(pickle.load without buffers= raises here)",
+        )
         self.stack.append(OutOfBandBuffer(self.buffers, self.op_offset))
         self.buffers += 1
 
@@ -907,18 +814,24 @@ class _Machine:
         for operand in (module, name):
             if not isinstance(operand, _NODES) and type(operand) is not str:
                 raise _Stop(Outcome.ERROR, "STACK_GLOBAL requires str")
-        self.stack.append(self._unresolved(
-            f"STACK_GLOBAL operands are computed at load time (module: {_origin(module)}, "
-            f"name: {_origin(name)})"))
+        self.stack.append(
+            self._unresolved(
+                f"STACK_GLOBAL operands are computed at load time (module: {_origin(module)}, "
+                f"name: {_origin(name)})"
+            )
+        )
 
     def _ext(self, code: int) -> None:
         if code <= 0:
             raise _Stop(Outcome.ERROR, "EXT specifies code <= 0")
         pair = self.extensions.get(code)
         if pair is None:
-            self.stack.append(self._unresolved(
-                f"extension code {code} is resolved through copyreg's process-wide registry, "
-                "which is empty in a fresh interpreter"))
+            self.stack.append(
+                self._unresolved(
+                    f"extension code {code} is resolved through copyreg's process-wide registry, "
+                    "which is empty in a fresh interpreter"
+                )
+            )
             return
         self.stack.append(self._find_class(pair[0], pair[1], (f"EXT {code}", "")))
 
@@ -943,8 +856,12 @@ class _Machine:
         if target is None or target.module != "copyreg" or not isinstance(call.args, tuple):
             return
         args = call.args
-        if (len(args) == 3 and isinstance(args[0], str) and isinstance(args[1], str)
-                and isinstance(args[2], int)):
+        if (
+            len(args) == 3
+            and isinstance(args[0], str)
+            and isinstance(args[1], str)
+            and isinstance(args[2], int)
+        ):
             if target.name == "add_extension":
                 self.extensions[args[2]] = (args[0], args[1])
             elif target.name == "remove_extension":
@@ -954,8 +871,9 @@ class _Machine:
         args = self._pop()
         callee = self._pop()
         if not isinstance(args, (tuple, *_NODES)):
-            raise _Stop(Outcome.ERROR, f"REDUCE arguments must be a tuple, not "
-                        f"{type(args).__name__}")
+            raise _Stop(
+                Outcome.ERROR, f"REDUCE arguments must be a tuple, not {type(args).__name__}"
+            )
         self.stack.append(self._call(CallKind.REDUCE, callee, args))
 
     def op_newobj(self) -> None:
@@ -1023,13 +941,19 @@ class _Machine:
             raise _Stop(Outcome.ERROR, f"BUILD on a {type(target).__name__} (it has no __dict__)")
 
     def _run_hook(self, hook: BuildHook, target: Call, state: Any) -> None:
-        context = HookContext(self.src, self.opts, self.nested)
+        context = HookContext(self.src, self._parse_nested)
         try:
             replacement = hook(target, state, context)
         except HookError as exc:
             raise _Stop(Outcome.LIMIT if exc.limit else Outcome.ERROR, str(exc)) from None
         if replacement is not None:
             self.stack[-1] = replacement
+
+    def _parse_nested(self) -> PickleResult:
+        offset = self.src.tell()
+        result = _Machine(self.src, self.opts).run()
+        self.nested.append((offset, result))
+        return result
 
     def op_proto(self) -> None:
         version = self._read(1)[0]
@@ -1076,7 +1000,7 @@ def _origin(value: Any) -> str:
 
 _DISPATCH: dict[int, Callable[[_Machine], None]] = {
     code: getattr(_Machine, "op_" + name.lower())
-    for code, name in _OPNAMES.items()
+    for code, name in OPNAMES.items()
     if name != "STOP"
 }
 
@@ -1098,11 +1022,15 @@ def parse_all_readings(
     if not first.straddled_frames:
         return results
     seen: set[frozenset[int] | str] = {"none"}
-    queue: list[Container[int]] = [ALL_FRAMES, *[frozenset({f}) for f in sorted(
-        first.straddled_frames)]]
+    queue: list[Container[int]] = [
+        ALL_FRAMES,
+        *[frozenset({f}) for f in sorted(first.straddled_frames)],
+    ]
     while queue and len(results) < max_runs:
         frames = queue.pop(0)
-        key: frozenset[int] | str = "all" if frames is ALL_FRAMES else frozenset(frames)  # type: ignore[arg-type]
+        key: frozenset[int] | str = (
+            "all" if frames is ALL_FRAMES else frozenset(cast("frozenset[int]", frames))
+        )
         if key in seen:
             continue
         seen.add(key)
@@ -1115,5 +1043,6 @@ def parse_all_readings(
 
 
 def _with_frames(options: ParseOptions, frames: Container[int]) -> ParseOptions:
-    return ParseOptions(options.limits, frames, options.fix_imports, options.extensions,
-                        options.build_hook)
+    return ParseOptions(
+        options.limits, frames, options.fix_imports, options.extensions, options.build_hook
+    )

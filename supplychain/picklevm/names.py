@@ -33,6 +33,9 @@ def looks_like_pickle(head: bytes) -> bool:
     text = head[1:] if head[:1] == b"(" else head
     if text[:1] in (b"c", b"i"):
         line = text[1:].split(b"\n", 1)[0]
-        return bool(line) and all(48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 or c in b"._"
-                                  for c in line) and b"\n" in text[1:]
+        return (
+            bool(line)
+            and all(48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122 or c in b"._" for c in line)
+            and b"\n" in text[1:]
+        )
     return False

@@ -86,8 +86,17 @@ class Call:
     (APPEND/APPENDS), ``additems`` (ADDITEMS) and ``states`` (BUILD).
     """
 
-    __slots__ = ("additems", "appends", "args", "callee", "kind", "kwargs", "offset", "setitems",
-                 "states")
+    __slots__ = (
+        "additems",
+        "appends",
+        "args",
+        "callee",
+        "kind",
+        "kwargs",
+        "offset",
+        "setitems",
+        "states",
+    )
 
     def __init__(
         self, kind: CallKind, callee: Any, args: Any, kwargs: Any = None, *, offset: int

@@ -1,4 +1,4 @@
-"""A byte stream to scan: a file, an archive member, or decompressed content, with where it lives."""
+"""A byte stream to scan (a file, an archive member, decompressed content) and where it lives."""
 
 from __future__ import annotations
 
@@ -41,8 +41,14 @@ class Blob:
             raise TooLargeToSpool(f"more than {spool_cap} bytes")
         return io.BytesIO(data)
 
-    def child(self, location: str, name: str, size: int | None, opener: Callable[[], Source],
-              random_access: bool) -> Blob:
+    def child(
+        self,
+        location: str,
+        name: str,
+        size: int | None,
+        opener: Callable[[], Source],
+        random_access: bool,
+    ) -> Blob:
         joined = f"{self.location}!{location}" if self.location else location
         return Blob(joined, name, size, opener, random_access, self.depth + 1)
 

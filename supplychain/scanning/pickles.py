@@ -20,8 +20,11 @@ RULE_INVALID = "pickle.invalid-stream"
 RULE_OUT_OF_BAND = "pickle.out-of-band-buffer"
 RULE_SAFE = "pickle.safe-globals"
 
-_ACTION = {Severity.CRITICAL: RULE_GADGET, Severity.HIGH: RULE_UNLISTED,
-           Severity.MEDIUM: RULE_LIBRARY}
+_ACTION = {
+    Severity.CRITICAL: RULE_GADGET,
+    Severity.HIGH: RULE_UNLISTED,
+    Severity.MEDIUM: RULE_LIBRARY,
+}
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,9 @@ class Analysis:
     incomplete: str | None
 
 
-def analyse(result: PickleResult, policy: Policy, location: str, *, base: int = 0,
-            probe: bool = False) -> Analysis:
+def analyse(
+    result: PickleResult, policy: Policy, location: str, *, base: int = 0, probe: bool = False
+) -> Analysis:
     """Findings for one parsed stream; offsets are shifted by ``base``.
 
     ``probe`` is for files that are not known to be pickles: only calls and
@@ -44,29 +48,49 @@ def analyse(result: PickleResult, policy: Policy, location: str, *, base: int = 
     findings.extend(_global_findings(result.globals, called, policy, location, base, probe))
     findings.extend(_unresolved_calls(result.calls, location, base))
     for mutation in result.mutations:
-        findings.append(Finding(
-            RULE_MUTATION, Severity.CRITICAL,
-            f"{mutation.opcode} changes the imported object {_name(mutation.target)} in place "
-            "(attribute or item injection into a module-level object)",
-            location, base + mutation.offset, mutation.target.qualified))
+        findings.append(
+            Finding(
+                RULE_MUTATION,
+                Severity.CRITICAL,
+                f"{mutation.opcode} changes the imported object {_name(mutation.target)} in place "
+                "(attribute or item injection into a module-level object)",
+                location,
+                base + mutation.offset,
+                mutation.target.qualified,
+            )
+        )
     for anomaly in result.anomalies:
         if anomaly.kind.startswith("frame"):
             severity = Severity.HIGH if anomaly.kind == "frame-trailing" else Severity.CRITICAL
-            findings.append(Finding(RULE_FRAME, severity, anomaly.message, location,
-                                    base + anomaly.offset))
+            findings.append(
+                Finding(RULE_FRAME, severity, anomaly.message, location, base + anomaly.offset)
+            )
         elif anomaly.kind == "out-of-band":
-            findings.append(Finding(RULE_OUT_OF_BAND, Severity.MEDIUM, anomaly.message, location,
-                                    base + anomaly.offset))
+            findings.append(
+                Finding(
+                    RULE_OUT_OF_BAND,
+                    Severity.MEDIUM,
+                    anomaly.message,
+                    location,
+                    base + anomaly.offset,
+                )
+            )
     incomplete = None
     if result.outcome is Outcome.LIMIT:
         incomplete = f"analysis stopped at a limit: {result.error.message if result.error else ''}"
     elif result.outcome is not Outcome.COMPLETE and result.opcodes > 1 and not probe:
         error = result.error
         assert error is not None
-        findings.append(Finding(
-            RULE_INVALID, Severity.MEDIUM,
-            f"loading raises at offset {base + error.offset} ({error.message}); everything "
-            "before that point runs first", location, base + error.offset))
+        findings.append(
+            Finding(
+                RULE_INVALID,
+                Severity.MEDIUM,
+                f"loading raises at offset {base + error.offset} ({error.message}); everything "
+                "before that point runs first",
+                location,
+                base + error.offset,
+            )
+        )
     return Analysis(tuple(findings), incomplete)
 
 
@@ -74,8 +98,14 @@ def _name(node: Global) -> str:
     return node.qualified or f"<unresolved: {node.unresolved}>"
 
 
-def _global_findings(globals_: Iterable[Global], called: set[int], policy: Policy,
-                     location: str, base: int, probe: bool) -> list[Finding]:
+def _global_findings(
+    globals_: Iterable[Global],
+    called: set[int],
+    policy: Policy,
+    location: str,
+    base: int,
+    probe: bool,
+) -> list[Finding]:
     findings: list[Finding] = []
     seen: set[tuple[str | None, bool]] = set()
     for node in globals_:
@@ -97,26 +127,45 @@ def _global_findings(globals_: Iterable[Global], called: set[int], policy: Polic
             spelled = f" (written as {node.written[0]} {node.written[1]})"
         elif node.written and not node.written[1]:
             spelled = f" (through {node.written[0]})"
-        findings.append(Finding(
-            _ACTION[verdict.severity], verdict.severity,
-            f"{how} {node.qualified}{spelled}: {verdict.reason}",
-            location, base + node.offset, node.qualified))
+        findings.append(
+            Finding(
+                _ACTION[verdict.severity],
+                verdict.severity,
+                f"{how} {node.qualified}{spelled}: {verdict.reason}",
+                location,
+                base + node.offset,
+                node.qualified,
+            )
+        )
     for node in globals_:
         if node.module is None:
-            findings.append(Finding(
-                RULE_UNRESOLVED, Severity.CRITICAL,
-                f"{node.opcode} imports a name that cannot be known without running code: "
-                f"{node.unresolved}", location, base + node.offset))
+            findings.append(
+                Finding(
+                    RULE_UNRESOLVED,
+                    Severity.CRITICAL,
+                    f"{node.opcode} imports a name that cannot be known without running code: "
+                    f"{node.unresolved}",
+                    location,
+                    base + node.offset,
+                )
+            )
     return findings
 
 
 def _unresolved_calls(calls: Iterable[Call], location: str, base: int) -> list[Finding]:
     findings = []
     for call in calls:
-        if call.target is None and not (isinstance(call.callee, Global)
-                                        and call.callee.module is None):
-            findings.append(Finding(
-                RULE_UNRESOLVED, Severity.CRITICAL,
-                f"{call.kind.value} calls something that cannot be resolved statically: "
-                f"{call.unresolved_reason()}", location, base + call.offset))
+        if call.target is None and not (
+            isinstance(call.callee, Global) and call.callee.module is None
+        ):
+            findings.append(
+                Finding(
+                    RULE_UNRESOLVED,
+                    Severity.CRITICAL,
+                    f"{call.kind.value} calls something that cannot be resolved statically: "
+                    f"{call.unresolved_reason()}",
+                    location,
+                    base + call.offset,
+                )
+            )
     return findings

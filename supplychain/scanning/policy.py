@@ -43,7 +43,9 @@ class Policy:
     def grade(self, node: Global) -> Verdict:
         """The severity of importing ``node`` (a call of it is graded the same way)."""
         if node.module is None or node.name is None:
-            return Verdict(Severity.CRITICAL, f"name cannot be resolved statically: {node.unresolved}")
+            return Verdict(
+                Severity.CRITICAL, f"name cannot be resolved statically: {node.unresolved}"
+            )
         key = (node.module, node.name)
         if key in self.info:
             return Verdict(Severity.INFO, self.info[key])
@@ -54,12 +56,20 @@ class Policy:
             return Verdict(Severity.CRITICAL, critical)
         if node.dotted:
             parts = node.name.split(".")
+            if any(p.startswith("__") and p.endswith("__") for p in parts):
+                return Verdict(
+                    Severity.CRITICAL,
+                    "dotted name walks through a dunder attribute (reaches interpreter internals)",
+                )
             for index, part in enumerate(parts[:-1]):
                 hit = self._critical(part, parts[index + 1]) or self.critical_modules.get(part)
                 if hit is not None:
                     return Verdict(Severity.CRITICAL, f"dotted name reaches {part}: {hit}")
-            return Verdict(Severity.HIGH, "dotted attribute walk (protocol 4 find_class) to an "
-                           "object that is not on the safe list")
+            return Verdict(
+                Severity.HIGH,
+                "dotted attribute walk (protocol 4 find_class) to an "
+                "object that is not on the safe list",
+            )
         return Verdict(Severity.HIGH, "not on the safe list (unknown means dangerous)")
 
     def _critical(self, module: str, name: str) -> str | None:
@@ -98,8 +108,11 @@ def split_key(text: str) -> Key:
 @cache
 def builtin_policy() -> Policy:
     """The reviewed table shipped with supplychain."""
-    raw = json.loads(resources.files("supplychain.scanning").joinpath("data/globals.json")
-                     .read_text(encoding="utf-8"))
+    raw = json.loads(
+        resources.files("supplychain.scanning")
+        .joinpath("data/globals.json")
+        .read_text(encoding="utf-8")
+    )
     return Policy(
         info={split_key(k): v for k, v in raw["info"].items()},
         medium={split_key(k): v for k, v in raw["medium"].items()},
@@ -110,13 +123,16 @@ def builtin_policy() -> Policy:
 
 def _schema() -> dict[str, Any]:
     here = Path(__file__).resolve()
-    for candidate in (here.parents[2] / "schemas" / SCHEMA_NAME,
-                      here.parents[1] / "_schemas" / SCHEMA_NAME):
+    for candidate in (
+        here.parents[2] / "schemas" / SCHEMA_NAME,
+        here.parents[1] / "_schemas" / SCHEMA_NAME,
+    ):
         if candidate.is_file():
             loaded: dict[str, Any] = json.loads(candidate.read_text(encoding="utf-8"))
             return loaded
-    raise InputError(f"schema {SCHEMA_NAME} is missing from this installation",
-                     hint="reinstall supplychain")
+    raise InputError(
+        f"schema {SCHEMA_NAME} is missing from this installation", hint="reinstall supplychain"
+    )
 
 
 def load_allowlist(path: str | os.PathLike[str], base: Policy | None = None) -> Policy:
@@ -129,15 +145,23 @@ def load_allowlist(path: str | os.PathLike[str], base: Policy | None = None) -> 
     except OSError as exc:
         raise InputError(f"cannot read the allowlist: {exc.strerror}", path=file_path) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"the allowlist is not valid JSON ({exc})", path=file_path,
-                         hint="see schemas/scan-allowlist.schema.json") from None
-    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(document),
-                    key=lambda e: list(e.absolute_path))
+        raise InputError(
+            f"the allowlist is not valid JSON ({exc})",
+            path=file_path,
+            hint="see schemas/scan-allowlist.schema.json",
+        ) from None
+    errors = sorted(
+        jsonschema.Draft202012Validator(_schema()).iter_errors(document),
+        key=lambda e: list(e.absolute_path),
+    )
     if errors:
         first = errors[0]
         where = "/".join(str(p) for p in first.absolute_path) or "(document)"
-        raise InputError(f"the allowlist does not match its schema at {where}: {first.message}",
-                         path=file_path, hint="see schemas/scan-allowlist.schema.json")
+        raise InputError(
+            f"the allowlist does not match its schema at {where}: {first.message}",
+            path=file_path,
+            hint="see schemas/scan-allowlist.schema.json",
+        )
     policy = base or builtin_policy()
     entries = []
     for entry in document["globals"]:
@@ -145,7 +169,8 @@ def load_allowlist(path: str | os.PathLike[str], base: Policy | None = None) -> 
         if policy._critical(*key) is not None and key not in policy.info:
             raise InputError(
                 f"the allowlist lists {entry['name']!r}, a known code-execution gadget",
-                path=file_path, hint="gadgets cannot be allowlisted; remove the entry",
+                path=file_path,
+                hint="gadgets cannot be allowlisted; remove the entry",
             )
         entries.append((key, Severity(entry["tier"]), entry.get("reason", "user allowlist")))
     return policy.extended(entries)

@@ -182,8 +182,9 @@ class ScanReport:
             "targets": list(self.targets),
             "fail_on": self.fail_on.value,
             "max_severity": top.value if top else None,
-            "outcome": ("fail" if self.failed else
-                        "could-not-scan" if self.could_not_scan else "pass"),
+            "outcome": (
+                "fail" if self.failed else "could-not-scan" if self.could_not_scan else "pass"
+            ),
             "exit_code": self.exit_code,
             "files_scanned": sum(1 for r in self.files if r.status is Status.SCANNED),
             "files_not_scanned": len(self.could_not_scan),

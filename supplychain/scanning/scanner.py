@@ -1,7 +1,8 @@
-"""``scan()``: walk the model, identify each file by content, and hand it to its container reader."""
+"""``scan()``: walk the model, identify each file by content, hand it to its container reader."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -16,14 +17,26 @@ from supplychain.scanning.blob import Blob
 from supplychain.scanning.policy import Policy, builtin_policy, load_allowlist
 from supplychain.scanning.results import FileResult, Finding, ScanReport, Severity, Status
 
+logger = logging.getLogger(__name__)
+
 RULE_EXTENSION = "file.extension-mismatch"
 #: Formats whose loaders never run code: a pickle named like one of these is a classic bypass.
-_INERT_CLAIMS = frozenset({Format.SAFETENSORS, Format.NUMPY, Format.JSON, Format.GGUF,
-                           Format.ONNX, Format.TFLITE, Format.TEXT})
+_INERT_CLAIMS = frozenset(
+    {
+        Format.SAFETENSORS,
+        Format.NUMPY,
+        Format.JSON,
+        Format.GGUF,
+        Format.ONNX,
+        Format.TFLITE,
+        Format.TEXT,
+    }
+)
 
 
-_ZIP_KINDS = frozenset({Format.ZIP, Format.TORCH_ZIP, Format.TORCHSCRIPT, Format.NUMPY_ZIP,
-                        Format.KERAS})
+_ZIP_KINDS = frozenset(
+    {Format.ZIP, Format.TORCH_ZIP, Format.TORCHSCRIPT, Format.NUMPY_ZIP, Format.KERAS}
+)
 
 
 @dataclass(frozen=True)
@@ -53,8 +66,12 @@ class FileScan:
         self._refined: dict[str, Format] = {}
 
     def add(self, finding: Finding) -> None:
-        key = (finding.rule, finding.symbol, finding.location, finding.message
-               if finding.symbol is None else "")
+        key = (
+            finding.rule,
+            finding.symbol,
+            finding.location,
+            finding.message if finding.symbol is None else "",
+        )
         if key not in self._keys:
             self._keys.add(key)
             self.findings.append(finding)
@@ -107,15 +124,24 @@ class FileScan:
         if expected is None or kind in expected:
             return
         claimed = ", ".join(sorted(f.value for f in expected))
-        severity = (Severity.HIGH if kind.can_execute_code and expected & _INERT_CLAIMS
-                    else Severity.MEDIUM)
-        self.add(Finding(RULE_EXTENSION, severity,
-                         f"the name says {claimed} but the content is {kind.value}",
-                         blob.location))
+        severity = (
+            Severity.HIGH if kind.can_execute_code and expected & _INERT_CLAIMS else Severity.MEDIUM
+        )
+        self.add(
+            Finding(
+                RULE_EXTENSION,
+                severity,
+                f"the name says {claimed} but the content is {kind.value}",
+                blob.location,
+            )
+        )
 
 
 def scan_file(
-    path: str | os.PathLike[str], *, name: str | None = None, policy: Policy | None = None,
+    path: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    policy: Policy | None = None,
     options: ScanOptions | None = None,
 ) -> FileResult:
     """Scan one file (its content decides how)."""
@@ -125,8 +151,15 @@ def scan_file(
     try:
         handle = open(file_path, "rb")  # noqa: SIM115 - closed below, used by nested openers
     except OSError as exc:
-        return FileResult(name or file_path.name, str(file_path), Format.UNKNOWN.value, 0,
-                          Status.COULD_NOT_SCAN, (), f"cannot open: {exc.strerror}")
+        return FileResult(
+            name or file_path.name,
+            str(file_path),
+            Format.UNKNOWN.value,
+            0,
+            Status.COULD_NOT_SCAN,
+            (),
+            f"cannot open: {exc.strerror}",
+        )
     with handle:
         size = os.fstat(handle.fileno()).st_size
         blob = Blob("", file_path.name, size, lambda: Source.from_file(handle), True)
@@ -134,13 +167,25 @@ def scan_file(
             scan.scan_blob(blob)
         except OSError as exc:
             scan.incomplete.append(f"read error: {exc}")
+        except Exception as exc:
+            logger.warning("internal error scanning %s", file_path, exc_info=True)
+            scan.incomplete.append(f"internal error while scanning: {type(exc).__name__}: {exc}")
     kind = scan.formats[0].value if scan.formats else Format.UNKNOWN.value
     status = Status.COULD_NOT_SCAN if scan.incomplete else Status.SCANNED
-    findings = tuple(sorted(scan.findings, key=lambda f: (-f.severity.rank, f.location,
-                                                          f.offset or 0)))
+    findings = tuple(
+        sorted(scan.findings, key=lambda f: (-f.severity.rank, f.location, f.offset or 0))
+    )
     return FileResult(
-        name or file_path.name, str(file_path), kind, size, status, findings,
-        "; ".join(scan.incomplete) or None, scan.pickles, time.perf_counter() - started)
+        name or file_path.name,
+        str(file_path),
+        kind,
+        size,
+        status,
+        findings,
+        "; ".join(scan.incomplete) or None,
+        scan.pickles,
+        time.perf_counter() - started,
+    )
 
 
 def scan(
@@ -173,15 +218,22 @@ def scan(
     for target in targets:
         target_path = Path(target)
         if not target_path.exists() and not target_path.is_symlink():
-            raise InputError("no such file or directory", path=target_path,
-                             hint="check the path")
-        tree = walk_model(target_path, ignore=list(ignore), ignore_git_paths=True,
-                          allow_symlinks=allow_symlinks)
+            raise InputError("no such file or directory", path=target_path, hint="check the path")
+        tree = walk_model(
+            target_path, ignore=list(ignore), ignore_git_paths=True, allow_symlinks=allow_symlinks
+        )
         for model_file in tree.files:
             if progress is not None:
                 progress(model_file)
-            name = (target_path.name if model_file.name == "." else
-                    f"{target_path.name}/{model_file.name}")
+            name = (
+                target_path.name
+                if model_file.name == "."
+                else f"{target_path.name}/{model_file.name}"
+            )
             results.append(scan_file(model_file.path, name=name, policy=policy, options=options))
-    return ScanReport(tuple(results), threshold, time.perf_counter() - started,
-                      tuple(os.fspath(t) for t in targets))
+    return ScanReport(
+        tuple(results),
+        threshold,
+        time.perf_counter() - started,
+        tuple(os.fspath(t) for t in targets),
+    )

@@ -8,6 +8,7 @@ content here. Without py7zr a 7z file is "could not scan", never clean.
 from __future__ import annotations
 
 import io
+from functools import partial
 from typing import Any
 
 from supplychain.picklevm import Source
@@ -39,6 +40,9 @@ class _CappedWriter:
     def flush(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
     def size(self) -> int:
         return self.buffer.getbuffer().nbytes
 
@@ -46,11 +50,11 @@ class _CappedWriter:
 def _factory(cap: int) -> Any:
     from py7zr.io import WriterFactory
 
-    class Factory(WriterFactory):  # type: ignore[misc]
+    class Factory(WriterFactory):
         def __init__(self) -> None:
             self.products: dict[str, _CappedWriter] = {}
 
-        def create(self, filename: str) -> _CappedWriter:
+        def create(self, filename: str) -> _CappedWriter:  # type: ignore[override]
             product = _CappedWriter(cap)
             self.products[filename] = product
             return product
@@ -67,28 +71,36 @@ def scan(file_scan: FileScan, blob: Blob) -> None:
     cap = file_scan.options.max_spool
     try:
         handle = blob.binary(file_scan.options.max_spool)
-        with py7zr.SevenZipFile(handle, mode="r") as archive:
+        with py7zr.SevenZipFile(handle, mode="r") as archive:  # type: ignore[arg-type]
             if archive.needs_password():
                 file_scan.could_not_scan(blob, "the 7z archive is encrypted")
                 return
             infos = [i for i in archive.list() if not i.is_directory]
             too_big = [i.filename for i in infos if (i.uncompressed or 0) > cap]
             if too_big:
-                file_scan.could_not_scan(blob, f"7z members larger than {cap} bytes: "
-                                         f"{', '.join(too_big[:3])}")
+                file_scan.could_not_scan(
+                    blob, f"7z members larger than {cap} bytes: {', '.join(too_big[:3])}"
+                )
                 return
             factory = _factory(cap)
             archive.extractall(factory=factory)
     except TooLargeToSpool as exc:
         file_scan.could_not_scan(blob, f"7z archive too large to scan in memory ({exc})")
         return
-    except Exception as exc:  # noqa: BLE001 - py7zr raises many error types on bad input
-        file_scan.add(Finding("container.malformed", Severity.MEDIUM,
-                              f"unreadable 7z archive: {exc}", blob.location))
+    except Exception as exc:
+        file_scan.add(
+            Finding(
+                "container.malformed",
+                Severity.MEDIUM,
+                f"unreadable 7z archive: {exc}",
+                blob.location,
+            )
+        )
         file_scan.could_not_scan(blob, f"unreadable 7z archive: {exc}")
         return
     for name, product in sorted(factory.products.items()):
         data = product.buffer.getvalue()
-        child = blob.child(name, name.rsplit("/", 1)[-1], len(data),
-                           lambda d=data: Source.from_bytes(d), True)
+        child = blob.child(
+            name, name.rsplit("/", 1)[-1], len(data), partial(Source.from_bytes, data), True
+        )
         file_scan.scan_blob(child)
