@@ -1,29 +1,39 @@
-"""Demo step: convert the example model's pickle checkpoint to safetensors, and refuse a planted one."""
+"""Demo step: convert a torch pickle checkpoint to safetensors, and refuse a planted one.
+
+The checkpoint (``checkpoint/pytorch_model.bin``, the example model's weights
+as ``torch.save`` wrote them, made by ``tests/conversion/make_fixtures.py``)
+stands for what a training run hands over. It is kept out of ``example/`` so
+the published example model stays the same for the other steps.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 from supplychain.conversion import UnsafeCheckpointError, convert
 from supplychain.demo import DemoContext, StepReport
 from supplychain.output import human_bytes
 
-#: The example model ships this torch.save'd state_dict (see tests/conversion/make_fixtures.py).
-CHECKPOINT = "pytorch_model.bin"
+CHECKPOINT = Path(__file__).with_name("checkpoint") / "pytorch_model.bin"
 PLANTED = "planted-checkpoint.bin"
 
 
 def convert_example(context: DemoContext) -> StepReport:
     from supplychain.demo.scan_step import _malicious_pickle
 
+    handed_over = context.workdir / "training-run" / CHECKPOINT.name
+    handed_over.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(CHECKPOINT, handed_over)
     out_dir = context.workdir / "converted"
-    report = convert(context.model / CHECKPOINT, out_dir / "model.safetensors", progress=False)
+    report = convert(handed_over, out_dir / "model.safetensors", progress=False)
     (conversion,) = report.files
     record = out_dir / "conversion-record.json"
     record.write_text(json.dumps(report.record("supplychain convert"), indent=2) + "\n")
     context.facts["conversion_record"] = record
     lines = [
-        f"{conversion.source_name} ({conversion.source_format}, sha256 "
+        f"training-run/{conversion.source_name} ({conversion.source_format}, sha256 "
         f"{conversion.source_sha256[:16]}…) -> converted/{conversion.output_name} "
         f"({human_bytes(conversion.output_size)}, sha256 {conversion.output_sha256[:16]}…)",
         f"{len(conversion.tensors)} tensors, {conversion.parameters:,} parameters, "

@@ -5,7 +5,7 @@
 Writes tests/conversion/fixtures/ (small torch checkpoints of every kind the
 converter handles, plus expected.json: for each fixture the tensors it must
 produce, computed here from the in-memory tensors, independently of both
-torch.load and the converter) and supplychain/demo/example/pytorch_model.bin.
+torch.load and the converter) and supplychain/demo/checkpoint/pytorch_model.bin.
 Everything is seeded, so re-running reproduces the same files.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 FIXTURES = HERE / "fixtures"
-DEMO_CHECKPOINT = REPO / "supplychain" / "demo" / "example" / "pytorch_model.bin"
+DEMO_CHECKPOINT = REPO / "supplychain" / "demo" / "checkpoint" / "pytorch_model.bin"
 
 sys.path.insert(0, str(REPO))
 
