@@ -48,7 +48,7 @@ save_file(loaded, sys.argv[2], metadata={"format": "pt"})
 
 
 def shape_for(size_mb: int) -> tuple[int, int, int]:
-    """(tensors, rows, cols) of float32 tensors adding up to ``size_mb`` MiB (8 tensors if possible)."""
+    """(tensors, rows, cols) of float32 tensors adding up to ``size_mb`` MiB (8 if possible)."""
     total = size_mb << 20
     count = 8 if size_mb >= 8 else 1
     cols = max(1, total // (count * ROWS * 4))

@@ -100,7 +100,7 @@ class StagedFiles:
 
     def commit(self) -> None:
         """Make every staged file durable, then rename each over its target."""
-        for fd, tmp, _, mode in self._staged:
+        for fd, _, _, mode in self._staged:
             os.fsync(fd)
             os.fchmod(fd, _default_mode() if mode is None else mode)
         directories: set[Path] = set()

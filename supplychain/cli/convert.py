@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 Examples:
   supplychain convert pytorch_model.bin                 writes model.safetensors beside it
   supplychain convert ./my-model                        every checkpoint of a model (shards + index)
-  supplychain convert ./my-model -o ./my-model-st       outputs (and indexes) go to another directory
+  supplychain convert ./my-model -o ./my-model-st       outputs (and index) in another directory
   supplychain convert last.ckpt --key ema -o ema.safetensors
   supplychain convert lightning.ckpt --drop-non-tensors --record conversion.json
   supplychain convert model.pt --verify-with-torch --json

@@ -1,4 +1,4 @@
-"""``convert()``: scan, interpret, plan every checkpoint, then write, verify and commit them together.
+"""``convert()``: scan, interpret and plan every checkpoint, then write, verify, commit together.
 
 Order of work, so that a refusal or a failure never leaves a file behind:
 1. walk the source (the one model walker) and decide every output name;
@@ -114,7 +114,9 @@ def convert(
 
 
 # -- jobs ------------------------------------------------------------------------------------------
-def _jobs(tree: ModelTree, source: Path, output: Path | None) -> tuple[list[_Job], list[SkippedFile]]:
+def _jobs(
+    tree: ModelTree, source: Path, output: Path | None
+) -> tuple[list[_Job], list[SkippedFile]]:
     if source.is_file():
         file = tree.files[0]
         name = source.name
@@ -173,9 +175,11 @@ def _prepare(jobs: list[_Job], key: str | None, drop_non_tensors: bool,
              skipped: list[SkippedFile], *, single: bool) -> list[_Job]:
     ready = []
     for job in jobs:
-        job.verdict = safety.check(job.file.path, job.source_name, drop_non_tensors=drop_non_tensors)
+        job.verdict = safety.check(job.file.path, job.source_name,
+                                   drop_non_tensors=drop_non_tensors)
         scratch = job.output.parent if job.output.parent.is_dir() else None
-        job.checkpoint = open_checkpoint(job.file.path, scratch=scratch and str(scratch))
+        job.checkpoint = open_checkpoint(job.file.path,
+                                         scratch=str(scratch) if scratch else None)
         job.selection = select(job.checkpoint.root, key=key, drop_objects=drop_non_tensors)
         if not job.selection.tensors and job.shard_set is None:
             reason = "no tensors" + (f" (left out: {_left_out(job.selection)})"

@@ -168,6 +168,7 @@ def numpy_dtype(descr: str) -> tuple[DType, bool]:
                     "saved by numpy lose their type)", "S": "byte strings", "U": "text",
                     "M": "datetimes", "m": "timedeltas"}[body[0]]
             raise DTypeRefused(f"numpy dtype {descr!r} holds {what}, not numbers")
-        raise DTypeRefused(f"numpy dtype {descr!r}: {REFUSED_NUMPY.get(body, 'no safetensors code')}")
+        reason = REFUSED_NUMPY.get(body, "no safetensors code")
+        raise DTypeRefused(f"numpy dtype {descr!r}: {reason}")
     big = order == ">" and BY_CODE[code].itemsize > 1
     return BY_CODE[code], big

@@ -39,7 +39,7 @@ class CheckpointFormatError(InputError):
 class UnsafeCheckpointError(ConversionError):
     """Converting would mean trusting content that runs code when loaded."""
 
-    exit_code = ConvertExit.REFUSED_UNSAFE  # type: ignore[assignment]
+    exit_code = ConvertExit.REFUSED_UNSAFE
 
     def __init__(
         self, problem: str, *, path: str | os.PathLike[str] | None = None,
@@ -53,7 +53,7 @@ class UnsafeCheckpointError(ConversionError):
 class UnsupportedContentError(ConversionError):
     """Safe content that safetensors cannot represent."""
 
-    exit_code = ConvertExit.UNSUPPORTED  # type: ignore[assignment]
+    exit_code = ConvertExit.UNSUPPORTED
 
 
 class SelfCheckError(VerificationError):

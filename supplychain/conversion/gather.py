@@ -75,7 +75,7 @@ def _gathered(view: TensorView, storage: Bytes) -> Iterator[memoryview]:
             out[..., 1] ^= np.array(1 << (8 * unit - 1), dtype=word)
         if view.neg:
             _negate(out, dtype.kind, unit)
-        yield memoryview(out).cast("B")
+        yield out.data.cast("B")
 
 
 def _negate(out: np.ndarray, kind: str, unit: int) -> None:
@@ -90,7 +90,7 @@ def _negate(out: np.ndarray, kind: str, unit: int) -> None:
 
 
 def _blocks(array: np.ndarray, limit: int) -> Iterator[np.ndarray]:
-    """Slices of ``array`` along its leading dimensions, each at most ``limit`` bytes if possible."""
+    """Slices of ``array`` along its leading dimensions, each at most ``limit`` bytes if it can."""
     if array.nbytes <= limit or array.ndim == 0:
         yield array
         return

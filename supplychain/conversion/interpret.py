@@ -139,7 +139,8 @@ class Interpreter:
             try:
                 merged[key] = value  # a repeated key keeps its first position, last value
             except TypeError:
-                raise CheckpointFormatError(f"unhashable key of type {type(key).__name__}") from None
+                raise CheckpointFormatError(
+                    f"unhashable key of type {type(key).__name__}") from None
         mapping = Mapping(type_name)
         for key, value in merged.items():
             mapping.items.append((key, self.node(value, depth + 1)))
@@ -198,7 +199,8 @@ class Interpreter:
                                f"a tensor re-typed as {kind or 'an unnamed class'}")
         func_name = func.qualified if isinstance(func, Global) else None
         if func_name not in TENSOR_REBUILDS or not isinstance(inner_args, tuple):
-            return Unsupported("tensor subclass", f"a tensor rebuilt by {func_name or 'an unnamed callable'}")
+            return Unsupported("tensor subclass",
+                               f"a tensor rebuilt by {func_name or 'an unnamed callable'}")
         # the rebuild applied to inner_args, as _rebuild_from_type_v2 does
         synthetic = Call(CallKind.REDUCE, func, inner_args, offset=-1)
         return self._tensor(synthetic, func_name, depth)
@@ -228,7 +230,7 @@ class Interpreter:
         if isinstance(flags, str):
             return Unsupported("tensor", flags)
         shape, strides = _int_tuple(size), _int_tuple(stride)
-        if shape is None or strides is None or not isinstance(offset, int) or isinstance(offset, bool):
+        if shape is None or strides is None or type(offset) is not int:
             return Unsupported("tensor", "size, stride or offset are not integers")
         view = TensorView(key, dtype, offset, shape, strides, conj=flags[0], neg=flags[1],
                           big_endian=self.storages.big_endian, origin=name)
@@ -277,7 +279,7 @@ def check_view(view: TensorView, storage_bytes: int) -> str | None:
     if view.numel == 0:
         return None if view.offset * view.dtype.itemsize <= storage_bytes else (
             f"offset {view.offset} lies past the storage's {storage_bytes} bytes")
-    start, end = view.byte_range
+    _, end = view.byte_range
     if end > storage_bytes:
         return (f"a {view.dtype.torch_name} view (offset {view.offset}, size {list(view.shape)}, "
                 f"stride {list(view.stride)}) reaches byte {end} of a {storage_bytes}-byte storage")

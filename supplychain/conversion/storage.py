@@ -8,6 +8,7 @@ file (size-capped and CRC-checked) and then read the same way.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import tempfile
@@ -93,17 +94,13 @@ class Bytes:
     def release(self) -> None:
         """Drop the mapping's pages from this process (they stay in the page cache)."""
         if self._map is not None and hasattr(self._map, "madvise"):
-            try:
+            with contextlib.suppress(OSError, ValueError):  # advice only
                 self._map.madvise(mmap.MADV_DONTNEED)
-            except (OSError, ValueError):
-                pass  # advice only
 
     def close(self) -> None:
         if self._map is not None:
-            try:
+            with contextlib.suppress(BufferError):  # an array still uses it: the GC unmaps it
                 self._map.close()
-            except BufferError:
-                pass  # an array still refers to it; the GC unmaps it later
             self._map = None
         if self.owner is not None:
             self.owner.close()

@@ -67,15 +67,19 @@ for item in request["tensors"] + request["aliases"]:
     try:
         dtype, shape, data = raw(reach(item["path"]), item["swap"])
     except Exception as exc:
-        problems.append(f"{item['name']}: torch's value cannot be read ({type(exc).__name__}: {exc})")
+        problems.append(f"{item['name']}: torch's value cannot be read "
+                        f"({type(exc).__name__}: {exc})")
         continue
     if item.get("numpy"):
         dtype = item["dtype"]
     if dtype != item["dtype"] or shape != item["shape"]:
-        problems.append(f"{item['name']}: torch has {dtype}{shape}, we wrote {item['dtype']}{item['shape']}")
+        problems.append(f"{item['name']}: torch has {dtype}{shape}, "
+                        f"we wrote {item['dtype']}{item['shape']}")
     elif data != written[item["kept"]]:
         problems.append(f"{item['name']}: the bytes differ from torch's tensor")
-finish({"status": "mismatch" if problems else "match", "compared": len(request["tensors"]) + len(request["aliases"]), "problems": problems[:20]})
+compared = len(request["tensors"]) + len(request["aliases"])
+finish({"status": "mismatch" if problems else "match", "compared": compared,
+        "problems": problems[:20]})
 """
 
 

@@ -122,4 +122,4 @@ class Sequence:
     items: list[Node] = field(default_factory=list)
 
 
-Node = Union[TensorView, Unsupported, Leaf, Mapping, Sequence]
+Node = Union[TensorView, Unsupported, Leaf, Mapping, Sequence]  # noqa: UP007 (a runtime alias on 3.10)

@@ -109,7 +109,7 @@ def _library_sample_row(reader: object, name: str, tensor: PlannedTensor) -> tup
     shape = tensor.header_shape
     itemsize = tensor.nbytes // max(1, _numel(shape))
     count = max(1, min(shape[-1], LIBRARY_SAMPLE // itemsize))
-    index = tuple(slice(0, 1) for _ in shape[:-1]) + (slice(0, count),)
+    index = (*(slice(0, 1) for _ in shape[:-1]), slice(0, count))
     array = reader.get_slice(name)[index]  # type: ignore[attr-defined]
     return array.tobytes(), count * itemsize
 

@@ -88,6 +88,13 @@ def _pwrite_all(fd: int, chunk: memoryview, position: int) -> None:
         done += os.pwrite(fd, chunk[done:], position + done)
 
 
+def _recorder(digests: dict[str, str], name: str, digest: blake3.blake3) -> Callable[[], None]:
+    def record() -> None:
+        digests[name] = digest.hexdigest()
+
+    return record
+
+
 def write_plan(
     fd: int, plan: Plan, storage: Callable[[str], Bytes], *, advance: Advance | None = None,
 ) -> Written:
@@ -103,8 +110,7 @@ def write_plan(
             for chunk in chunks(tensor.view, storage(tensor.view.storage), ring):
                 pipeline.push(chunk, digest)
                 step(len(chunk))
-            pipeline.after_hashing(
-                lambda name=tensor.name, d=digest: digests.__setitem__(name, d.hexdigest()))
+            pipeline.after_hashing(_recorder(digests, tensor.name, digest))
         pipeline.drain()
     finally:
         pipeline.close()

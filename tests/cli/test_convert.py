@@ -87,7 +87,8 @@ def test_input_errors_exit_2(tmp_path: Path, run_cli: RunCli) -> None:
     source = _checkpoint(tmp_path)
     assert run_cli("convert", source).exit_code == 0
     again = run_cli("convert", source)
-    assert again.exit_code == 2 and "already exists" in again.stderr and "--overwrite" in again.stderr
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    assert "--overwrite" in again.stderr
     assert run_cli("convert", source, "--overwrite").exit_code == 0
     key = run_cli("convert", source, "--key", "nope", "--overwrite")
     assert key.exit_code == 2 and "has no key 'nope'" in key.stderr and "'w'" in key.stderr

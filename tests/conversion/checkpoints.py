@@ -26,7 +26,7 @@ V3_DTYPES = {"uint16", "uint32", "uint64", "float8_e4m3fn", "float8_e5m2", "floa
 
 
 def raw_bytes(torch: Any, tensor: Any) -> bytes:
-    """The tensor's values as safetensors stores them: row-major, little-endian, conj/neg resolved."""
+    """The tensor's values as safetensors stores them: row-major, little-endian, conj/neg done."""
     tensor = tensor.detach().resolve_conj().resolve_neg().contiguous()
     return tensor.reshape(-1).view(torch.uint8).numpy().tobytes()
 

@@ -63,7 +63,8 @@ def main() -> None:
     expected["protocol5.pt"] = {"tensors": tensors_of(torch, protocol5, {"tied_a": "base"}),
                                 "aliases": {"tied_a": "base"}}
 
-    model_state = {"model.layer.weight": torch.randn(3, 2, generator=torch.Generator().manual_seed(1)),
+    seeded = torch.Generator().manual_seed(1)
+    model_state = {"model.layer.weight": torch.randn(3, 2, generator=seeded),
                    "model.layer.bias": torch.zeros(3)}
     torch.save(checkpoints.lightning_checkpoint(torch, model_state), FIXTURES / "lightning.ckpt")
     expected["lightning.ckpt"] = {"tensors": tensors_of(torch, model_state, {}), "aliases": {}}
@@ -86,14 +87,14 @@ def main() -> None:
               "extra": {"table": np.arange(6, dtype=np.int16).reshape(2, 3),
                         "big_endian": np.arange(4, dtype=">f8")}}
     torch.save(nested, FIXTURES / "nested.pt")
+    model, extra = nested["model"], nested["extra"]
+    nested_tensors = {
+        "model.encoder.weight": model["encoder"]["weight"], "model.head.0": model["head"][0],
+        "model.head.1": model["head"][1], "ema.encoder.weight": nested["ema"]["encoder.weight"],
+        "extra.table": torch.from_numpy(extra["table"]),
+        "extra.big_endian": torch.from_numpy(extra["big_endian"].astype("<f8"))}
     expected["nested.pt"] = {
-        "tensors": {"model.encoder.weight": checkpoints.expected(torch, nested["model"]["encoder"]["weight"]),
-                    "model.head.0": checkpoints.expected(torch, nested["model"]["head"][0]),
-                    "model.head.1": checkpoints.expected(torch, nested["model"]["head"][1]),
-                    "ema.encoder.weight": checkpoints.expected(torch, nested["ema"]["encoder.weight"]),
-                    "extra.table": checkpoints.expected(torch, torch.from_numpy(nested["extra"]["table"])),
-                    "extra.big_endian": checkpoints.expected(
-                        torch, torch.from_numpy(nested["extra"]["big_endian"].astype("<f8")))},
+        "tensors": {k: checkpoints.expected(torch, v) for k, v in nested_tensors.items()},
         "aliases": {}}
 
     fortran = np.asfortranarray(np.arange(12, dtype=">f4").reshape(3, 4))
