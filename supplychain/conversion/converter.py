@@ -247,7 +247,11 @@ def _write_one(stage: StagedFiles, job: _Job, verify_with_torch: bool,
     job.output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = stage.create(job.output)
     written = write_plan(fd, the_plan, checkpoint.storage, advance=advance)
-    checked = self_check(tmp, the_plan, written.digests)
+    # flush to disk while the self-check reads the page cache (commit's fsync is then quick)
+    with ThreadPoolExecutor(1, thread_name_prefix="convert-fsync") as syncer:
+        synced = syncer.submit(os.fsync, fd)
+        checked = self_check(tmp, the_plan, written.digests)
+        synced.result()
     cross = None
     if verify_with_torch:
         cross = _cross_check(job, tmp)

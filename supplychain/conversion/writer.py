@@ -42,44 +42,43 @@ class Written:
 
 
 class _Pipeline:
-    """Hash (one thread, in order) and write (another thread) each chunk; wait one chunk behind."""
+    """Three lanes per chunk (file SHA-256, tensor digest, write), each one thread, in order.
+
+    ``push`` returns once the *previous* chunk has gone through every lane, so
+    the caller may refill that chunk's buffer while this one is processed.
+    """
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.position = 0
         self.sha256 = hashlib.sha256()
-        self._hasher = ThreadPoolExecutor(1, thread_name_prefix="convert-hash")
+        self._file_hash = ThreadPoolExecutor(1, thread_name_prefix="convert-sha256")
+        self._tensor_hash = ThreadPoolExecutor(1, thread_name_prefix="convert-digest")
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="convert-write")
-        self._pending: tuple[Future[None], Future[None]] | None = None
+        self._pending: tuple[Future[object], ...] = ()
 
     def push(self, chunk: memoryview, digest: blake3.blake3 | None) -> None:
-        hashed = self._hasher.submit(_hash, self.sha256, digest, chunk)
-        written = self._writer.submit(_pwrite_all, self.fd, chunk, self.position)
+        lanes = [self._file_hash.submit(self.sha256.update, chunk),
+                 self._writer.submit(_pwrite_all, self.fd, chunk, self.position)]
+        if digest is not None:
+            lanes.append(self._tensor_hash.submit(digest.update, chunk))
         self.position += len(chunk)
-        previous, self._pending = self._pending, (hashed, written)
-        if previous is not None:
-            previous[0].result()
-            previous[1].result()
+        previous, self._pending = self._pending, tuple(lanes)
+        for future in previous:
+            future.result()
 
     def after_hashing(self, action: Callable[[], None]) -> None:
-        """Run ``action`` in the hashing thread once every chunk pushed so far is hashed."""
-        self._hasher.submit(action)
+        """Run ``action`` in the tensor-digest lane once every chunk pushed so far is hashed."""
+        self._tensor_hash.submit(action)
 
     def drain(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending[0].result()
-            pending[1].result()
+        pending, self._pending = self._pending, ()
+        for future in pending:
+            future.result()
 
     def close(self) -> None:
-        self._hasher.shutdown(wait=True)
-        self._writer.shutdown(wait=True)
-
-
-def _hash(sha256: hashlib._Hash, digest: blake3.blake3 | None, chunk: memoryview) -> None:
-    sha256.update(chunk)
-    if digest is not None:
-        digest.update(chunk)
+        for lane in (self._file_hash, self._tensor_hash, self._writer):
+            lane.shutdown(wait=True)
 
 
 def _pwrite_all(fd: int, chunk: memoryview, position: int) -> None:

@@ -6,7 +6,8 @@ Writes tests/conversion/fixtures/ (small torch checkpoints of every kind the
 converter handles, plus expected.json: for each fixture the tensors it must
 produce, computed here from the in-memory tensors, independently of both
 torch.load and the converter) and supplychain/demo/checkpoint/pytorch_model.bin.
-Everything is seeded, so re-running reproduces the same files.
+Everything is seeded, so re-running reproduces the same tensors (and the same bytes, except
+legacy.pt, whose storage keys are memory addresses).
 """
 
 from __future__ import annotations

@@ -53,6 +53,8 @@ def _emit(value: Any) -> bytes:
         return b"\x89"
     if isinstance(value, int):
         return b"J" + struct.pack("<i", value)
+    if isinstance(value, float):
+        return b"G" + struct.pack(">d", value)
     if isinstance(value, str):
         data = value.encode()
         return b"X" + struct.pack("<I", len(data)) + data

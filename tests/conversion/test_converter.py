@@ -19,6 +19,7 @@ from supplychain.conversion import (
     UnsupportedContentError,
     convert,
 )
+from supplychain.errors import SupplychainError
 from tests.conversion import checkpoints
 from tests.conversion.reading import read_safetensors
 
@@ -134,18 +135,20 @@ def test_uint8_storage_shared_with_float8_views(tmp_path: Path) -> None:
     assert_same(ours, torch.load(source, weights_only=True), {})
 
 
-def test_large_non_contiguous_tensor_is_gathered_in_chunks(tmp_path: Path) -> None:
-    matrix = torch.randn(1200, 1100)  # 5 MiB transposed, over several chunks of rows
-    source = save({"t": matrix.t(), "cols": matrix[:, ::7]}, tmp_path / "big.pt")
-    from supplychain.conversion import storage
+def test_large_non_contiguous_tensor_is_gathered_in_chunks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from supplychain.conversion import gather
 
-    original = storage.CHUNK
-    storage.CHUNK = 1 << 20
-    try:
-        _, ours, _ = converted(source, tmp_path)
-    finally:
-        storage.CHUNK = original
+    matrix = torch.randn(1200, 1100)  # 5 MiB transposed: several 1 MiB blocks of rows
+    source = save({"t": matrix.t(), "cols": matrix[:, ::7]}, tmp_path / "big.pt")
+    blocks = []
+    original = gather._blocks
+    monkeypatch.setattr(gather, "CHUNK", 1 << 20)
+    monkeypatch.setattr(gather, "_blocks", lambda a, limit: blocks.extend(
+        b.nbytes for b in original(a, limit)) or original(a, limit))
+    _, ours, _ = converted(source, tmp_path)
     assert_same(ours, torch.load(source, weights_only=True), {})
+    assert len(blocks) > 5 and max(blocks) <= 1 << 20
 
 
 # -- formats ---------------------------------------------------------------------------------------
@@ -373,3 +376,24 @@ def test_source_is_untouched_and_digests_are_reported(tmp_path: Path) -> None:
     conversion, _, _ = converted(source, tmp_path)
     assert source.read_bytes() == before
     assert conversion.source_sha256 == hashlib.sha256(before).hexdigest()
+
+
+def test_verify_with_torch_catches_a_difference(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from supplychain.conversion import converter as converter_module
+
+    source = save({"w": torch.arange(8.0)}, tmp_path / "w.pt")
+    original = converter_module.self_check
+
+    def check_then_corrupt(path: Path, plan: object, digests: dict[str, str]) -> object:
+        result = original(path, plan, digests)
+        raw = bytearray(path.read_bytes())
+        raw[-1] ^= 0x01
+        path.write_bytes(bytes(raw))
+        return result
+
+    monkeypatch.setattr(converter_module, "self_check", check_then_corrupt)
+    with pytest.raises(SupplychainError, match="torch reads the source differently") as failed:
+        convert(source, tmp_path / "out.safetensors", verify_with_torch=True)
+    assert failed.value.exit_code == ConvertExit.VERIFICATION_FAILED
+    assert not (tmp_path / "out.safetensors").exists()
