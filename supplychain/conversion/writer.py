@@ -58,8 +58,9 @@ class _Pipeline:
         self._pending: tuple[Future[object], ...] = ()
 
     def push(self, chunk: memoryview, digest: blake3.blake3 | None) -> None:
-        lanes = [self._file_hash.submit(self.sha256.update, chunk),
-                 self._writer.submit(_pwrite_all, self.fd, chunk, self.position)]
+        lanes: list[Future[object]] = [
+            self._file_hash.submit(self.sha256.update, chunk),
+            self._writer.submit(_pwrite_all, self.fd, chunk, self.position)]
         if digest is not None:
             lanes.append(self._tensor_hash.submit(digest.update, chunk))
         self.position += len(chunk)
@@ -81,10 +82,11 @@ class _Pipeline:
             lane.shutdown(wait=True)
 
 
-def _pwrite_all(fd: int, chunk: memoryview, position: int) -> None:
+def _pwrite_all(fd: int, chunk: memoryview, position: int) -> object:
     done = 0
     while done < len(chunk):
         done += os.pwrite(fd, chunk[done:], position + done)
+    return done
 
 
 def _recorder(digests: dict[str, str], name: str, digest: blake3.blake3) -> Callable[[], None]:
