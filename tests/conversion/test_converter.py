@@ -397,3 +397,15 @@ def test_verify_with_torch_catches_a_difference(tmp_path: Path,
         convert(source, tmp_path / "out.safetensors", verify_with_torch=True)
     assert failed.value.exit_code == ConvertExit.VERIFICATION_FAILED
     assert not (tmp_path / "out.safetensors").exists()
+
+
+def test_output_is_byte_identical_to_the_reference_writer(tmp_path: Path) -> None:
+    state = {**checkpoints.dtype_tensors(torch), "t": torch.randn(3, 5).t(), "s": torch.tensor(1)}
+    source = save(state, tmp_path / "all.pt")
+    convert(source, tmp_path / "ours.safetensors")
+    loaded = torch.load(source, weights_only=True)
+    safetensors_torch.save_file({k: v.contiguous() for k, v in loaded.items()},
+                                str(tmp_path / "reference.safetensors"),
+                                metadata={"format": "pt"})
+    assert (tmp_path / "ours.safetensors").read_bytes() == (
+        tmp_path / "reference.safetensors").read_bytes()
