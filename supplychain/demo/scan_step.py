@@ -37,7 +37,7 @@ def scan_example(context: DemoContext) -> StepReport:
     lines.append(f"{PLANTED}: {result.format}, {file_verdict(result)}")
     for finding in result.findings:
         lines.append(f"  {finding.severity.value}: {finding.message}")
-    flagged = result.max_severity is not None and result.max_severity >= Severity.HIGH
+    flagged = result.max_severity is not None and result.max_severity.rank >= Severity.HIGH.rank
     lines.append(
         "payload never ran (no marker file)"
         if not marker.exists()

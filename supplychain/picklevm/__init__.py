@@ -49,8 +49,10 @@ For the converter (torch checkpoints)::
 Storage bytes: :mod:`supplychain.formats.torch` maps keys to file offsets
 (``torch_zip_layout(read_zip(f)).records[key].data_offset``, or
 ``read_legacy(...).storages`` for legacy files) without reading them. Read
-zip checkpoints' ``data.pkl`` with ``ParseOptions(exact_frames=ALL_FRAMES)``
-(torch reads it through ``io.BytesIO``) and legacy files with the default.
+zip checkpoints' ``data.pkl`` with ``ParseOptions(exact_frames=ALL_FRAMES,
+encoding="utf-8")`` (torch reads it through ``io.BytesIO`` and decodes
+Python-2 strings as UTF-8) and legacy files with ``encoding="utf-8"``; refuse
+a file whose ``parse_all_readings`` gives more than one reading.
 
 Interpret only calls whose ``target.qualified`` you recognise, and refuse the
 file when any other call sits on the path to a tensor. Use

@@ -24,6 +24,7 @@ whole state machine can be read side by side with ``_pickle.c``.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import re
 import struct
 from collections.abc import Callable, Container
@@ -554,12 +555,13 @@ class _Machine:
         self._persistent(self._pop())
 
     def _decode8(self, data: bytes | LargeBytes) -> Any:
-        """Protocol 0-2 8-bit strings: ``encoding='ASCII'`` by default; others decode as latin-1."""
-        if isinstance(data, LargeBytes):
+        """Protocol 0-2 8-bit strings, decoded as the options' ``encoding`` says."""
+        encoding = self.opts.encoding
+        if isinstance(data, LargeBytes) or encoding == "bytes":
             return data
         try:
-            return data.decode("ascii")
-        except UnicodeDecodeError:
+            return data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
             return data.decode("latin-1")
 
     def op_string(self) -> None:
@@ -1043,6 +1045,4 @@ def parse_all_readings(
 
 
 def _with_frames(options: ParseOptions, frames: Container[int]) -> ParseOptions:
-    return ParseOptions(
-        options.limits, frames, options.fix_imports, options.extensions, options.build_hook
-    )
+    return dataclasses.replace(options, exact_frames=frames)

@@ -170,3 +170,7 @@ class ParseOptions:
     #: copyreg extension registry to start from (a fresh interpreter's is empty).
     extensions: Mapping[int, tuple[str, str]] = field(default_factory=dict)
     build_hook: BuildHook | None = None
+    #: How protocol 0-2 8-bit strings decode (``Unpickler(encoding=...)``): "ascii" like
+    #: ``pickle.load``, "utf-8" like ``torch.load``, "latin-1" like numpy, or "bytes". A string
+    #: the encoding cannot decode becomes latin-1 text instead of stopping the parse.
+    encoding: str = "ascii"

@@ -35,7 +35,7 @@ from supplychain.picklevm.source import SourceLimit
 from supplychain.scanning import templates
 from supplychain.scanning.blob import Blob, TooLargeToSpool
 from supplychain.scanning.pickles import analyse
-from supplychain.scanning.results import Finding, Severity
+from supplychain.scanning.results import Finding, Severity, worst
 from supplychain.scanning.scanner import FileScan
 
 Handler = Callable[[FileScan, Blob, Format, bytes], None]
@@ -146,7 +146,8 @@ def _scan_embedded(
         return
     analysis = analyse(result, scan.policy, where, probe=result.outcome is not Outcome.COMPLETE)
     if analysis.findings:
-        top = max(f.severity for f in analysis.findings)
+        top = worst(f.severity for f in analysis.findings)
+        assert top is not None
         scan.add(
             Finding(
                 RULE_EMBEDDED,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from supplychain._version import __version__
 from supplychain.output.sarif import SarifResult, SarifRule, document
 from supplychain.scanning.results import FileResult, ScanReport, Severity, Status
+
+if TYPE_CHECKING:
+    from supplychain.bom.findings import ScanReport as BomScanReport
 
 #: rule id -> (default severity, one-line description)
 RULES: dict[str, tuple[str, str]] = {
@@ -132,6 +135,7 @@ _LABEL = {
     Severity.CRITICAL: "CRITICAL",
     Severity.HIGH: "HIGH",
     Severity.MEDIUM: "medium",
+    Severity.LOW: "low",
     Severity.INFO: "info",
 }
 
@@ -140,7 +144,7 @@ def file_verdict(result: FileResult) -> str:
     if result.status is Status.COULD_NOT_SCAN:
         return "COULD NOT SCAN"
     top = result.max_severity
-    if top is None or top is Severity.INFO:
+    if top is None or top.rank <= Severity.INFO.rank:
         return "clean"
     return _LABEL[top]
 
@@ -169,7 +173,9 @@ def render_text(report: ScanReport, *, width: int = 100) -> list[str]:
     for result in report.files:
         for finding in result.findings:
             counts[finding.severity] += 1
-    summary = ", ".join(f"{counts[s]} {s.value}" for s in reversed(list(Severity)) if counts[s])
+    summary = ", ".join(
+        f"{counts[s]} {s.value}" for s in sorted(Severity, key=lambda s: -s.rank) if counts[s]
+    )
     verdict = "FAIL" if report.failed else "COULD NOT SCAN" if report.could_not_scan else "pass"
     lines.append("")
     lines.append(
@@ -178,3 +184,35 @@ def render_text(report: ScanReport, *, width: int = 100) -> list[str]:
         f"--fail-on {report.fail_on.value}: {verdict} ({report.seconds:.2f} s)"
     )
     return lines
+
+
+def to_bom_scan_report(report: ScanReport) -> BomScanReport:
+    """The scan as the AI-BOM builder takes it (``build_bom(..., scan=...)``), for one model.
+
+    Files that could not be scanned are left out of ``files`` (so the BOM does
+    not count them as covered) and carry a ``scan.could-not-scan`` finding.
+    """
+    from supplychain.bom.findings import CWE_DESERIALIZATION, ScanFinding
+    from supplychain.bom.findings import ScanReport as BomReport
+
+    findings = []
+    for result in report.files:
+        for finding in result.findings:
+            where = f" [{finding.location}]" if finding.location else ""
+            cwe = CWE_DESERIALIZATION if finding.rule.startswith(("pickle.", "numpy.")) else None
+            findings.append(
+                ScanFinding(
+                    result.resource, finding.severity, finding.rule, finding.message + where, cwe
+                )
+            )
+        if result.status is Status.COULD_NOT_SCAN:
+            findings.append(
+                ScanFinding(
+                    result.resource,
+                    Severity.HIGH,
+                    "scan.could-not-scan",
+                    f"could not scan: {result.reason}",
+                )
+            )
+    covered = tuple(r.resource for r in report.files if r.status is Status.SCANNED)
+    return BomReport("supplychain", __version__, tuple(findings), covered)

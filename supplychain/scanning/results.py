@@ -9,51 +9,29 @@ its :class:`Finding` list (severity, rule id, message, location).
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from supplychain.severity import Severity
+
+__all__ = [
+    "EXIT_COULD_NOT_SCAN",
+    "FileResult",
+    "Finding",
+    "ScanReport",
+    "Severity",
+    "Status",
+    "worst",
+]
 
 #: Exit code of ``supplychain scan`` when some file could not be scanned (and nothing failed).
 EXIT_COULD_NOT_SCAN = 3
 
 
-class Severity(str, enum.Enum):
-    """How bad a finding is; ordered (``Severity.HIGH > Severity.MEDIUM``)."""
-
-    #: Pure data; listed for completeness.
-    INFO = "info"
-    #: Runs its own library code on load (not a pure weights file), or a malformed container.
-    MEDIUM = "medium"
-    #: Imports or calls something that is not on the safe list: unknown means dangerous.
-    HIGH = "high"
-    #: A known code-execution/import/I-O gadget, or a callable that cannot be resolved statically.
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank < other.rank
-
-    def __le__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank <= other.rank
-
-    def __gt__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank > other.rank
-
-    def __ge__(self, other: object) -> bool:
-        if not isinstance(other, Severity):
-            return NotImplemented
-        return self.rank >= other.rank
-
-
-_RANK = {Severity.INFO: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+def worst(severities: Iterable[Severity]) -> Severity | None:
+    """The most severe of ``severities`` (None for none)."""
+    return max(severities, key=lambda s: s.rank, default=None)
 
 
 class Status(str, enum.Enum):
@@ -113,21 +91,24 @@ class FileResult:
     #: Pickle streams analysed in this file (0 for formats without pickles).
     pickles: int = 0
     seconds: float = 0.0
+    #: Resource name inside its model (POSIX path from the model root; ``"."`` for a file).
+    resource: str = "."
 
     @property
     def max_severity(self) -> Severity | None:
-        return max((f.severity for f in self.findings), default=None)
+        return worst(f.severity for f in self.findings)
 
     @property
     def clean(self) -> bool:
         """Scanned completely, and nothing above info."""
         top = self.max_severity
-        return self.status is Status.SCANNED and (top is None or top is Severity.INFO)
+        return self.status is Status.SCANNED and (top is None or top.rank <= Severity.INFO.rank)
 
     def to_json(self) -> dict[str, Any]:
         top = self.max_severity
         return {
             "name": self.name,
+            "resource": self.resource,
             "path": self.path,
             "format": self.format,
             "size": self.size,
@@ -151,7 +132,7 @@ class ScanReport:
 
     @property
     def max_severity(self) -> Severity | None:
-        return max((f for r in self.files if (f := r.max_severity) is not None), default=None)
+        return worst(f for r in self.files if (f := r.max_severity) is not None)
 
     @property
     def could_not_scan(self) -> tuple[FileResult, ...]:
@@ -161,7 +142,7 @@ class ScanReport:
     def failed(self) -> bool:
         """A finding at or above ``fail_on``."""
         top = self.max_severity
-        return top is not None and top >= self.fail_on
+        return top is not None and top.rank >= self.fail_on.rank
 
     @property
     def exit_code(self) -> int:

@@ -141,6 +141,7 @@ def scan_file(
     path: str | os.PathLike[str],
     *,
     name: str | None = None,
+    resource: str = ".",
     policy: Policy | None = None,
     options: ScanOptions | None = None,
 ) -> FileResult:
@@ -185,6 +186,7 @@ def scan_file(
         "; ".join(scan.incomplete) or None,
         scan.pickles,
         time.perf_counter() - started,
+        resource,
     )
 
 
@@ -230,7 +232,15 @@ def scan(
                 if model_file.name == "."
                 else f"{target_path.name}/{model_file.name}"
             )
-            results.append(scan_file(model_file.path, name=name, policy=policy, options=options))
+            results.append(
+                scan_file(
+                    model_file.path,
+                    name=name,
+                    resource=model_file.name,
+                    policy=policy,
+                    options=options,
+                )
+            )
     return ScanReport(
         tuple(results),
         threshold,

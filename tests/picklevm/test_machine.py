@@ -356,3 +356,11 @@ def test_the_machine_imports_nothing() -> None:
     parse(b"\x80\x02cantigravity\nfly\n)R.")
     parse(b"\x80\x04X\x04\x00\x00\x00thisX\x01\x00\x00\x00s\x93.")
     assert set(sys.modules) == before
+
+
+def test_eight_bit_strings_follow_the_requested_encoding() -> None:
+    data = b"\x80\x02U\x05caf\xc3\xa9."  # SHORT_BINSTRING b"caf\xc3\xa9" (a Python-2 str)
+    assert parse(data).value == "caf\xc3\xa9"  # pickle.load(encoding="ASCII") would raise
+    assert parse(data, ParseOptions(encoding="utf-8")).value == "café"
+    assert parse(data, ParseOptions(encoding="bytes")).value == b"caf\xc3\xa9"
+    assert pickle.loads(data, encoding="utf-8") == "café"

@@ -146,3 +146,27 @@ def test_help_documents_exit_codes(run_cli) -> None:
     result = run_cli("scan", "--help")
     assert result.exit_code == 0
     assert "3 some file could not be scanned" in " ".join(result.stdout.split())
+
+
+def test_the_scan_feeds_the_ai_bom(model: Path) -> None:
+    from supplychain.bom import build_bom
+    from supplychain.scanning import scan
+    from supplychain.scanning.report import to_bom_scan_report
+
+    (model / "pytorch_model.bin").write_bytes(EVIL)
+    (model / "extra.lz4").write_bytes(b"\x04\x22\x4d\x18" + b"\x00" * 64)
+    bom_report = to_bom_scan_report(scan(model))
+    assert set(bom_report.files or ()) == {"config.json", "weights.pkl", "pytorch_model.bin"}
+    gadget = [f for f in bom_report.findings if f.rule_id == "pickle.gadget"]
+    assert gadget and gadget[0].file == "pytorch_model.bin" and gadget[0].cwe == 502
+    assert any(
+        f.rule_id == "scan.could-not-scan" and f.file == "extra.lz4" for f in bom_report.findings
+    )
+    facts = build_bom(model, scan=bom_report)
+    scanned = {(f.rule_id, f.file) for f in facts.findings if f.origin == "scan"}
+    assert ("pickle.gadget", "pytorch_model.bin") in scanned
+    # the BOM does not ask for a scan of files the scan covered
+    assert not any(
+        f.rule_id == "format.code-execution-capable" and f.file == "weights.pkl"
+        for f in facts.findings
+    )
