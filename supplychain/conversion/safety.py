@@ -40,7 +40,7 @@ class SafetyVerdict:
     @property
     def notes(self) -> tuple[Finding, ...]:
         """Findings below the gate (library objects and the like), for the report."""
-        return tuple(f for f in self.scan.findings if f.severity < BLOCKING)
+        return tuple(f for f in self.scan.findings if f.severity.rank < BLOCKING.rank)
 
 
 def check(path: Path, name: str, *, drop_non_tensors: bool) -> SafetyVerdict:
@@ -51,7 +51,8 @@ def check(path: Path, name: str, *, drop_non_tensors: bool) -> SafetyVerdict:
             f"the scanner could not analyse it completely ({result.reason}), so it is not known "
             "to be safe to read", path=path, findings=result.findings,
             hint="see `supplychain scan` for details")
-    blocking = tuple(f for f in result.findings if f.severity >= BLOCKING)
+    # compare ranks: Severity is a str enum, so <, >= would compare the names alphabetically
+    blocking = tuple(f for f in result.findings if f.severity.rank >= BLOCKING.rank)
     if not blocking:
         return SafetyVerdict(result, ())
     droppable = all(f.rule in DROPPABLE_RULES for f in blocking)
