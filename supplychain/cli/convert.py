@@ -85,11 +85,18 @@ def convert_command(source: str, output: str | None, key: str | None, drop_non_t
     if record_path:
         import json
 
+        import jsonschema
+
         from supplychain._internal.atomic import write_bytes_atomic
+        from supplychain._internal.schemas import load_schema
 
         command = shlex.join(["supplychain", "convert", *sys.argv[2:]]) if sys.argv[1:2] == [
             "convert"] else None
-        text = json.dumps(report.record(command), indent=2, ensure_ascii=False) + "\n"
+        record = report.record(command)
+        # the documented shape, checked before anyone relies on it
+        jsonschema.Draft202012Validator(load_schema("conversion-record.schema.json")).validate(
+            record)
+        text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
         write_bytes_atomic(record_path, text.encode("utf-8"))
     if as_json:
         document = report.to_json()
