@@ -180,7 +180,8 @@ def _prepare(jobs: list[_Job], key: str | None, drop_non_tensors: bool,
         scratch = job.output.parent if job.output.parent.is_dir() else None
         job.checkpoint = open_checkpoint(job.file.path,
                                          scratch=str(scratch) if scratch else None)
-        job.selection = select(job.checkpoint.root, key=key, drop_objects=drop_non_tensors)
+        job.selection = select(job.checkpoint.root, key=key, drop_objects=drop_non_tensors,
+                               bare_name=_stem(job.file.path.name))
         if not job.selection.tensors and job.shard_set is None:
             reason = "no tensors" + (f" (left out: {_left_out(job.selection)})"
                                      if job.selection.skipped else "")
@@ -194,6 +195,10 @@ def _prepare(jobs: list[_Job], key: str | None, drop_non_tensors: bool,
         ready.append(job)
     _check_shard_names(ready)
     return ready
+
+
+def _stem(name: str) -> str:
+    return name.split(".", 1)[0] or name
 
 
 def _left_out(selection: Selection) -> str:

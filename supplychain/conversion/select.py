@@ -55,8 +55,13 @@ class Selection:
     skipped: tuple[Skipped, ...]
 
 
-def select(root: Node, *, key: str | None = None, drop_objects: bool = False) -> Selection:
-    """The tensors to export from ``root`` (``key`` picks a sub-container, dotted)."""
+def select(root: Node, *, key: str | None = None, drop_objects: bool = False,
+           bare_name: str = "tensor") -> Selection:
+    """The tensors to export from ``root`` (``key`` picks a sub-container, dotted).
+
+    A checkpoint that is a single bare tensor (``torch.save(t)``) exports it as
+    ``bare_name``.
+    """
     skipped: list[Skipped] = []
     if key is not None:
         node, root_path = _follow(root, key)
@@ -72,7 +77,7 @@ def select(root: Node, *, key: str | None = None, drop_objects: bool = False) ->
             _skip_siblings(node, AUTO_UNWRAP, root_path, skipped)
             node, root_path = inner, (*root_path, AUTO_UNWRAP)
     flattener = _Flattener(drop_objects, root_path, explicit_root=key is not None)
-    flattener.visit(node, (), ())
+    flattener.visit(node, (bare_name,) if isinstance(node, TensorView) else (), ())
     flattener.finish()
     return Selection(root_path, tuple(flattener.tensors), (*skipped, *flattener.skipped))
 

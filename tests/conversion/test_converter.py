@@ -409,3 +409,12 @@ def test_output_is_byte_identical_to_the_reference_writer(tmp_path: Path) -> Non
                                 metadata={"format": "pt"})
     assert (tmp_path / "ours.safetensors").read_bytes() == (
         tmp_path / "reference.safetensors").read_bytes()
+
+
+def test_a_bare_tensor_file(tmp_path: Path) -> None:
+    tensor = torch.randn(3, 4).t()
+    source = save(tensor, tmp_path / "embedding.pt")
+    conversion, ours, _ = converted(source, tmp_path, verify_with_torch=True)
+    assert [t.name for t in conversion.tensors] == ["embedding"]
+    assert conversion.torch_check is not None and conversion.torch_check.status == "match"
+    assert_same(ours, {"embedding": tensor}, {})

@@ -85,3 +85,8 @@ def test_collisions_and_reserved_names() -> None:
     with pytest.raises(UnsupportedContentError, match="key of type tuple"):
         select(m(((1, 2), t())))
     assert select(m(((1, 2), Leaf("int")), ("w", t()))).skipped[0].reason == "not a tensor"
+
+
+def test_a_bare_tensor_is_named_after_its_file() -> None:
+    selection = select(t(), bare_name="embedding")
+    assert names(selection) == ["embedding"] and selection.tensors[0].path == ()
