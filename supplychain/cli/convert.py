@@ -53,12 +53,15 @@ verify (nothing written), 70 internal error.""",
               help="Also compare with torch.load(weights_only=True), run in a subprocess "
                    "(needs torch).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("--allow-symlinks", is_flag=True,
+              help="Follow symbolic links that stay inside the model (a Hugging Face cache "
+                   "snapshot); refused by default.")
 @click.option("--record", "record_path", type=click.Path(dir_okay=False, path_type=str),
               help="Write the conversion record (JSON, for the AI-BOM) to this file.")
 @json_option
 def convert_command(source: str, output: str | None, key: str | None, drop_non_tensors: bool,
-                    verify_with_torch: bool, overwrite: bool, record_path: str | None,
-                    as_json: bool) -> int:
+                    verify_with_torch: bool, overwrite: bool, allow_symlinks: bool,
+                    record_path: str | None, as_json: bool) -> int:
     """Convert a pickle checkpoint, or every checkpoint of a model directory, to safetensors.
 
     SOURCE is a PyTorch .bin/.pt/.pth/.ckpt file (zip or legacy format, any
@@ -70,7 +73,7 @@ def convert_command(source: str, output: str | None, key: str | None, drop_non_t
     try:
         report = convert(source, output, key=key, drop_non_tensors=drop_non_tensors,
                          verify_with_torch=verify_with_torch, overwrite=overwrite,
-                         progress=state().progress)
+                         allow_symlinks=allow_symlinks, progress=state().progress)
     except ConversionError as exc:
         findings = getattr(exc, "findings", ())
         if as_json:

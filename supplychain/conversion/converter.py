@@ -71,6 +71,7 @@ def convert(
     drop_non_tensors: bool = False,
     verify_with_torch: bool = False,
     overwrite: bool = False,
+    allow_symlinks: bool = False,
     progress: bool | None = None,
 ) -> ConversionReport:
     """Convert a pickle checkpoint (or every checkpoint of a model directory) to safetensors.
@@ -81,7 +82,8 @@ def convert(
     of a nested checkpoint (dotted, e.g. ``model`` or ``ema.state_dict``);
     by default ``state_dict`` is unwrapped repeatedly. ``drop_non_tensors``
     drops objects of classes the converter does not interpret (instead of
-    refusing), never executing them. Returns a :class:`ConversionReport`;
+    refusing), never executing them. ``allow_symlinks`` follows links that stay
+    inside the model (a Hugging Face cache snapshot). Returns a :class:`ConversionReport`;
     raises a :class:`~supplychain.errors.SupplychainError` subclass whose
     ``exit_code`` says why nothing was written.
     """
@@ -91,7 +93,7 @@ def convert(
         raise InputError("no such file or directory", path=source_path, hint="check the path")
     if verify_with_torch:
         torchcheck.require_torch()
-    tree = walk_model(source_path)
+    tree = walk_model(source_path, allow_symlinks=allow_symlinks)
     jobs, skipped = _jobs(tree, source_path, None if output is None else Path(output))
     _check_outputs(jobs, tree, overwrite)
     shard_sets = {j.shard_set.index_name: j.shard_set for j in jobs if j.shard_set}

@@ -124,3 +124,17 @@ def test_directory_with_nothing_to_convert(tmp_path: Path, run_cli: RunCli) -> N
     (tmp_path / "config.json").write_text("{}")
     result = run_cli("convert", tmp_path)
     assert result.exit_code == 3 and "no checkpoint with tensors" in result.stderr
+
+
+def test_symbolic_links_are_followed_only_when_allowed(tmp_path: Path, run_cli: RunCli) -> None:
+    blobs, snapshot = tmp_path / "blobs", tmp_path / "snapshot"
+    blobs.mkdir()
+    snapshot.mkdir()
+    _checkpoint(blobs, "abc123")
+    (snapshot / "pytorch_model.bin").symlink_to(blobs / "abc123")
+    refused = run_cli("convert", snapshot, "-o", tmp_path / "out")
+    assert refused.exit_code == 2 and "link" in refused.stderr
+    allowed = run_cli("convert", tmp_path / "snapshot" / "pytorch_model.bin", "-o",
+                      tmp_path / "model.safetensors", "--allow-symlinks")
+    assert allowed.exit_code == 0, allowed
+    assert (tmp_path / "model.safetensors").is_file()
