@@ -29,12 +29,15 @@ _PUBLIC: dict[str, str] = {
     "FileResult": "supplychain.scanning",
     "Finding": "supplychain.scanning",
     "Severity": "supplychain.scanning",
+    "convert": "supplychain.conversion",
+    "ConversionReport": "supplychain.conversion",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]
 
 if TYPE_CHECKING:  # names re-exported lazily through __getattr__
     from supplychain.bom import build_bom, write_cyclonedx  # noqa: F401
+    from supplychain.conversion import ConversionReport, convert  # noqa: F401
     from supplychain.errors import SupplychainError  # noqa: F401
     from supplychain.hashing import HashResult, hash_model  # noqa: F401
     from supplychain.model.tree import ModelTree, walk_model  # noqa: F401

@@ -71,3 +71,57 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+class StagedFiles:
+    """Several files that appear together, or not at all.
+
+    Each :meth:`create` makes a temporary file beside its target (same
+    directory, so the final rename is atomic); :meth:`commit` fsyncs every
+    one, renames them all into place and fsyncs their directories. Leaving
+    the ``with`` block without committing (an error, a failed check) removes
+    every temporary file: no target is touched.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[int, Path, Path, int | None]] = []
+
+    def create(self, path: str | os.PathLike[str], *, mode: int | None = None) -> tuple[int, Path]:
+        """A new empty temporary file for ``path``: (read/write descriptor, temporary path)."""
+        target = Path(path)
+        directory = target.parent if str(target.parent) else Path(".")
+        try:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                            dir=directory)
+        except OSError as exc:
+            raise InputError(f"cannot write here: {exc.strerror}", path=target) from None
+        self._staged.append((fd, Path(tmp_name), target, mode))
+        return fd, Path(tmp_name)
+
+    def commit(self) -> None:
+        """Make every staged file durable, then rename each over its target."""
+        for fd, _, _, mode in self._staged:
+            os.fsync(fd)
+            os.fchmod(fd, _default_mode() if mode is None else mode)
+        directories: set[Path] = set()
+        for fd, tmp, target, _ in self._staged:
+            os.close(fd)
+            os.replace(tmp, target)
+            directories.add(target.parent if str(target.parent) else Path("."))
+        self._staged.clear()
+        for directory in sorted(directories):
+            _fsync_dir(directory)
+
+    def discard(self) -> None:
+        for fd, tmp, _, _ in self._staged:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        self._staged.clear()
+
+    def __enter__(self) -> StagedFiles:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()

@@ -22,6 +22,7 @@ from supplychain.errors import ExitCode, SupplychainError
 COMMANDS: dict[str, tuple[str, str]] = {
     "bom": ("supplychain.cli.bom", "bom_command"),
     "check": ("supplychain.cli.check", "check_command"),
+    "convert": ("supplychain.cli.convert", "convert_command"),
     "demo": ("supplychain.cli.demo", "demo_command"),
     "digest": ("supplychain.cli.hash", "digest_command"),
     "hash": ("supplychain.cli.hash", "hash_command"),
@@ -60,6 +61,7 @@ Examples:
   supplychain verify ./my-model -s model.sig --public-key k.pub
   supplychain bom ./my-model -o bom.json AI-BOM (CycloneDX ML-BOM) of files, data, lineage, licences
   supplychain scan ./my-model            find pickles and other content that runs code on load
+  supplychain convert ./my-model         pickle checkpoints -> safetensors, nothing executed
 
 Exit codes: 0 success, 1 a check failed, 2 usage or input error, 70 internal error.
 Run `supplychain COMMAND --help` for a command's options and exit codes.""",

@@ -35,11 +35,19 @@ Step = Callable[[DemoContext], StepReport]
 
 def steps() -> list[Step]:
     """The demo's steps, in order (imported lazily so each step pays for its own imports)."""
-    from supplychain.demo import bom_step, gate_step, hash_step, model, scan_step, sign_step
-
+    from supplychain.demo import (
+        bom_step,
+        convert_step,
+        gate_step,
+        hash_step,
+        model,
+        scan_step,
+        sign_step,
+    )
     return [
         model.write_example,
         scan_step.scan_example,
+        convert_step.convert_example,
         hash_step.hash_example,
         sign_step.sign_and_tamper,
         bom_step.bom_example,

@@ -1,0 +1,140 @@
+"""``supplychain convert``: what a user sees (exit codes, messages, JSON, the record, files)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.conftest import RunCli
+from tests.conversion.pickles import OD, dumps, floats, open_marker, tensor, torch_zip
+
+FIXTURES = Path(__file__).resolve().parents[1] / "conversion" / "fixtures"
+SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "conversion-record.schema.json"
+
+
+def _checkpoint(directory: Path, name: str = "pytorch_model.bin", **extra: object) -> Path:
+    items = (("w", tensor("0", 4, (2, 2), (2, 1))), *extra.items())
+    return torch_zip(directory / name, dumps(OD(tuple(items))), {"0": floats(1, 2, 3, 4)})
+
+
+def test_converts_beside_the_source_with_the_hugging_face_name(tmp_path: Path,
+                                                                run_cli: RunCli) -> None:
+    source = _checkpoint(tmp_path)
+    result = run_cli("convert", source)
+    assert result.exit_code == 0, result
+    assert (tmp_path / "model.safetensors").is_file()
+    assert "pytorch_model.bin (pytorch-zip) -> model.safetensors" in result.stdout
+    assert "verified: 1 tensors read back with safetensors" in result.stdout
+    assert "converted 1 file(s)" in result.stderr
+
+
+def test_json_report(tmp_path: Path, run_cli: RunCli) -> None:
+    source = _checkpoint(tmp_path, step=7)
+    result = run_cli("convert", source, "-o", tmp_path / "w.safetensors", "--json")
+    assert result.exit_code == 0, result
+    document = json.loads(result.stdout)
+    (conversion,) = document["files"]
+    assert document["outcome"] == "converted"
+    assert conversion["output"]["name"] == "w.safetensors"
+    assert [t["name"] for t in conversion["tensors"]] == ["w"]
+    assert conversion["tensors"][0]["digest"].startswith("blake3:")
+    assert conversion["skipped"] == [{"path": "step", "type": "int", "reason": "not a tensor"}]
+    assert conversion["self_check"]["tensors"] == 1
+
+
+def test_record_is_written_and_matches_its_schema(tmp_path: Path, run_cli: RunCli) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(FIXTURES / "sharded", model)
+    record = tmp_path / "record.json"
+    result = run_cli("convert", model, "--record", record)
+    assert result.exit_code == 0, result
+    document = json.loads(record.read_text())
+    jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).validate(document)
+    names = [(c["source"]["name"], c["output"]["name"]) for c in document["conversions"]]
+    assert names == [("pytorch_model-00001-of-00002.bin", "model-00001-of-00002.safetensors"),
+                     ("pytorch_model-00002-of-00002.bin", "model-00002-of-00002.safetensors")]
+    assert document["conversions"][0]["aliases"] == {"lm_head.weight": "embed.weight"}
+    assert document["indexes"][0]["output"]["name"] == "model.safetensors.index.json"
+
+
+def test_refused_as_unsafe_exits_1_and_writes_nothing(tmp_path: Path, run_cli: RunCli) -> None:
+    marker = tmp_path / "RAN"
+    source = _checkpoint(tmp_path, config=open_marker(marker))
+    result = run_cli("convert", source)
+    assert result.exit_code == 1, result
+    assert "critical finding" in result.stderr and "builtins.open" in result.stderr
+    assert "hint:" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "model.safetensors").exists() and not marker.exists()
+    result = run_cli("convert", source, "--json")
+    document = json.loads(result.stdout)
+    assert result.exit_code == 1 and document["outcome"] == "refused"
+    assert document["findings"][0]["rule"] == "pickle.gadget"
+    dropped = run_cli("convert", source, "--drop-non-tensors")
+    assert dropped.exit_code == 0, dropped
+    assert "left out: config" in dropped.stdout and not marker.exists()
+
+
+def test_input_errors_exit_2(tmp_path: Path, run_cli: RunCli) -> None:
+    missing = run_cli("convert", tmp_path / "nope.bin")
+    assert missing.exit_code == 2 and "no such file" in missing.stderr
+    (tmp_path / "notes.txt").write_text("hello")
+    text = run_cli("convert", tmp_path / "notes.txt")
+    assert text.exit_code == 2 and "not a checkpoint" in text.stderr
+    source = _checkpoint(tmp_path)
+    assert run_cli("convert", source).exit_code == 0
+    again = run_cli("convert", source)
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    assert "--overwrite" in again.stderr
+    assert run_cli("convert", source, "--overwrite").exit_code == 0
+    key = run_cli("convert", source, "--key", "nope", "--overwrite")
+    assert key.exit_code == 2 and "has no key 'nope'" in key.stderr and "'w'" in key.stderr
+
+
+def test_unsupported_content_exits_3(tmp_path: Path, run_cli: RunCli) -> None:
+    source = torch_zip(tmp_path / "c.pt", dumps(OD((("c", tensor(
+        "0", 1, (1,), (1,), storage="ComplexDoubleStorage")),))), {"0": bytes(16)})
+    result = run_cli("convert", source)
+    assert result.exit_code == 3, result
+    assert "complex128" in result.stderr
+
+
+def test_help_lists_examples_and_exit_codes(run_cli: RunCli) -> None:
+    result = run_cli("convert", "--help")
+    assert result.exit_code == 0
+    for text in ("Examples:", "Exit codes:", "--drop-non-tensors", "--verify-with-torch",
+                 "--record", "--key", "4 the output did not"):
+        assert text in result.stdout
+
+
+def test_verify_with_torch_needs_torch(tmp_path: Path, run_cli: RunCli,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from supplychain.conversion import torchcheck
+
+    monkeypatch.setattr(torchcheck, "torch_available", lambda: False)
+    result = run_cli("convert", _checkpoint(tmp_path), "--verify-with-torch")
+    assert result.exit_code == 2 and "needs torch" in result.stderr
+    assert not (tmp_path / "model.safetensors").exists()
+
+
+def test_directory_with_nothing_to_convert(tmp_path: Path, run_cli: RunCli) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    result = run_cli("convert", tmp_path)
+    assert result.exit_code == 3 and "no checkpoint with tensors" in result.stderr
+
+
+def test_symbolic_links_are_followed_only_when_allowed(tmp_path: Path, run_cli: RunCli) -> None:
+    blobs, snapshot = tmp_path / "blobs", tmp_path / "snapshot"
+    blobs.mkdir()
+    snapshot.mkdir()
+    _checkpoint(blobs, "abc123")
+    (snapshot / "pytorch_model.bin").symlink_to(blobs / "abc123")
+    refused = run_cli("convert", snapshot, "-o", tmp_path / "out")
+    assert refused.exit_code == 2 and "link" in refused.stderr
+    allowed = run_cli("convert", tmp_path / "snapshot" / "pytorch_model.bin", "-o",
+                      tmp_path / "model.safetensors", "--allow-symlinks")
+    assert allowed.exit_code == 0, allowed
+    assert (tmp_path / "model.safetensors").is_file()
