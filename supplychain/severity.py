@@ -20,6 +20,20 @@ class Severity(str, enum.Enum):
         """Higher is worse; for sorting and thresholds."""
         return _RANK[self]
 
+    # A str enum would otherwise compare names alphabetically ("critical" < "high"),
+    # silently inverting every threshold: compare by rank, and only with severities.
+    def __lt__(self, other: object) -> bool:
+        return self.rank < _other_rank(other)
+
+    def __le__(self, other: object) -> bool:
+        return self.rank <= _other_rank(other)
+
+    def __gt__(self, other: object) -> bool:
+        return self.rank > _other_rank(other)
+
+    def __ge__(self, other: object) -> bool:
+        return self.rank >= _other_rank(other)
+
     @classmethod
     def parse(cls, value: str) -> Severity:
         """Accept any case and the common synonyms ``warning`` and ``error``."""
@@ -35,3 +49,9 @@ _RANK = {
     Severity.CRITICAL: 4,
 }
 _SYNONYMS = {"warning": "medium", "error": "high", "informational": "info", "note": "info"}
+
+
+def _other_rank(other: object) -> int:
+    if not isinstance(other, Severity):
+        raise TypeError(f"cannot order a Severity against {type(other).__name__}")
+    return other.rank

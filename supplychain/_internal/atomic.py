@@ -91,8 +91,7 @@ class StagedFiles:
         target = Path(path)
         directory = target.parent if str(target.parent) else Path(".")
         try:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                            dir=directory)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
         except OSError as exc:
             raise InputError(f"cannot write here: {exc.strerror}", path=target) from None
         self._staged.append((fd, Path(tmp_name), target, mode))

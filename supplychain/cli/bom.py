@@ -150,7 +150,8 @@ def create_command(
         requirements=requirements,
         installed=installed,
         hf_cache=hf_cache,
-        ignore=ignore,
+        # A BOM written inside the model cannot describe itself (nor its previous version).
+        ignore=[*ignore, output.resolve()] if output is not None else ignore,
         ignore_git_paths=ignore_git_paths,
         allow_symlinks=allow_symlinks,
         progress=state().progress,

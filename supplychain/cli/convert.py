@@ -40,28 +40,55 @@ complex128 tensors, TorchScript, name collisions), 4 the output did not
 verify (nothing written), 70 internal error.""",
 )
 @click.argument("source", type=click.Path(path_type=str))
-@click.option("-o", "--output", type=click.Path(path_type=str),
-              help="Output file (for a file) or directory (for a model directory). "
-                   "Default: beside the source, pytorch_model*.bin -> model*.safetensors.")
-@click.option("--key", metavar="NAME",
-              help="Export this container of a nested checkpoint (dotted: model, ema, "
-                   "state_dict.generator). Default: unwrap 'state_dict' repeatedly.")
-@click.option("--drop-non-tensors", is_flag=True,
-              help="Drop objects of classes the converter does not interpret (hparams, "
-                   "callbacks...) instead of refusing; they are never executed.")
-@click.option("--verify-with-torch", is_flag=True,
-              help="Also compare with torch.load(weights_only=True), run in a subprocess "
-                   "(needs torch).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=str),
+    help="Output file (for a file) or directory (for a model directory). "
+    "Default: beside the source, pytorch_model*.bin -> model*.safetensors.",
+)
+@click.option(
+    "--key",
+    metavar="NAME",
+    help="Export this container of a nested checkpoint (dotted: model, ema, "
+    "state_dict.generator). Default: unwrap 'state_dict' repeatedly.",
+)
+@click.option(
+    "--drop-non-tensors",
+    is_flag=True,
+    help="Drop objects of classes the converter does not interpret (hparams, "
+    "callbacks...) instead of refusing; they are never executed.",
+)
+@click.option(
+    "--verify-with-torch",
+    is_flag=True,
+    help="Also compare with torch.load(weights_only=True), run in a subprocess (needs torch).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@click.option("--allow-symlinks", is_flag=True,
-              help="Follow symbolic links that stay inside the model (a Hugging Face cache "
-                   "snapshot); refused by default.")
-@click.option("--record", "record_path", type=click.Path(dir_okay=False, path_type=str),
-              help="Write the conversion record (JSON, for the AI-BOM) to this file.")
+@click.option(
+    "--allow-symlinks",
+    is_flag=True,
+    help="Follow symbolic links that stay inside the model (a Hugging Face cache "
+    "snapshot); refused by default.",
+)
+@click.option(
+    "--record",
+    "record_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Write the conversion record (JSON, for the AI-BOM) to this file.",
+)
 @json_option
-def convert_command(source: str, output: str | None, key: str | None, drop_non_tensors: bool,
-                    verify_with_torch: bool, overwrite: bool, allow_symlinks: bool,
-                    record_path: str | None, as_json: bool) -> int:
+def convert_command(
+    source: str,
+    output: str | None,
+    key: str | None,
+    drop_non_tensors: bool,
+    verify_with_torch: bool,
+    overwrite: bool,
+    allow_symlinks: bool,
+    record_path: str | None,
+    as_json: bool,
+) -> int:
     """Convert a pickle checkpoint, or every checkpoint of a model directory, to safetensors.
 
     SOURCE is a PyTorch .bin/.pt/.pth/.ckpt file (zip or legacy format, any
@@ -71,15 +98,29 @@ def convert_command(source: str, output: str | None, key: str | None, drop_non_t
     from supplychain.conversion import ConversionError, UnsafeCheckpointError, convert
 
     try:
-        report = convert(source, output, key=key, drop_non_tensors=drop_non_tensors,
-                         verify_with_torch=verify_with_torch, overwrite=overwrite,
-                         allow_symlinks=allow_symlinks, progress=state().progress)
+        report = convert(
+            source,
+            output,
+            key=key,
+            drop_non_tensors=drop_non_tensors,
+            verify_with_torch=verify_with_torch,
+            overwrite=overwrite,
+            allow_symlinks=allow_symlinks,
+            progress=state().progress,
+        )
     except ConversionError as exc:
         findings = getattr(exc, "findings", ())
         if as_json:
-            dump_json({"source": source, "outcome": "refused", "exit_code": int(exc.exit_code),
-                       "error": exc.problem, "hint": exc.hint,
-                       "findings": [f.to_json() for f in findings]})
+            dump_json(
+                {
+                    "source": source,
+                    "outcome": "refused",
+                    "exit_code": int(exc.exit_code),
+                    "error": exc.problem,
+                    "hint": exc.hint,
+                    "findings": [f.to_json() for f in findings],
+                }
+            )
             return int(exc.exit_code)
         if isinstance(exc, UnsafeCheckpointError) and len(findings) > 1:
             for finding in findings[:10]:
@@ -93,12 +134,16 @@ def convert_command(source: str, output: str | None, key: str | None, drop_non_t
         from supplychain._internal.atomic import write_bytes_atomic
         from supplychain._internal.schemas import load_schema
 
-        command = shlex.join(["supplychain", "convert", *sys.argv[2:]]) if sys.argv[1:2] == [
-            "convert"] else None
+        command = (
+            shlex.join(["supplychain", "convert", *sys.argv[2:]])
+            if sys.argv[1:2] == ["convert"]
+            else None
+        )
         record = report.record(command)
         # the documented shape, checked before anyone relies on it
         jsonschema.Draft202012Validator(load_schema("conversion-record.schema.json")).validate(
-            record)
+            record
+        )
         text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
         write_bytes_atomic(record_path, text.encode("utf-8"))
     if as_json:
@@ -125,8 +170,10 @@ def _render(report: ConversionReport) -> None:
     for conversion in report.files:
         _render_file(conversion, human_bytes)
     for index in report.indexes:
-        click.echo(f"{index.source_name} -> {index.output_name}: {index.tensors} tensors in "
-                   f"{len(index.shards)} shards, total_size {index.total_size}")
+        click.echo(
+            f"{index.source_name} -> {index.output_name}: {index.tensors} tensors in "
+            f"{len(index.shards)} shards, total_size {index.total_size}"
+        )
     for skipped in report.skipped_files:
         click.echo(f"skipped {skipped.name}: {skipped.reason}")
     info(f"converted {len(report.files)} file(s) in {report.seconds:.2f} s")
@@ -134,11 +181,14 @@ def _render(report: ConversionReport) -> None:
 
 def _render_file(conversion: FileConversion, human_bytes: object) -> None:
     size = human_bytes(conversion.output_size)  # type: ignore[operator]
-    click.echo(f"{conversion.source_name} ({conversion.source_format}) -> "
-               f"{conversion.output_name} ({size})")
+    click.echo(
+        f"{conversion.source_name} ({conversion.source_format}) -> "
+        f"{conversion.output_name} ({size})"
+    )
     selected = f" from {'.'.join(conversion.selected)}" if conversion.selected else ""
-    click.echo(f"  {len(conversion.tensors)} tensors{selected}, "
-               f"{conversion.parameters:,} parameters")
+    click.echo(
+        f"  {len(conversion.tensors)} tensors{selected}, {conversion.parameters:,} parameters"
+    )
     for name, kept in conversion.aliases.items():
         click.echo(f"  tied: {name} -> {kept} (recorded in __metadata__)")
     for skipped in conversion.skipped[:20]:
@@ -147,15 +197,19 @@ def _render_file(conversion: FileConversion, human_bytes: object) -> None:
         click.echo(f"  left out: ... and {len(conversion.skipped) - 20} more (see --json)")
     if conversion.unreferenced_bytes or conversion.unexported_bytes or conversion.orphans:
         approx = " (estimated)" if conversion.usage_approximate else ""
-        click.echo(f"  storage bytes not written: {conversion.unreferenced_bytes} inside used "
-                   f"storages{approx}, {conversion.unexported_bytes} in unused storages")
+        click.echo(
+            f"  storage bytes not written: {conversion.unreferenced_bytes} inside used "
+            f"storages{approx}, {conversion.unexported_bytes} in unused storages"
+        )
     for orphan in conversion.orphans:
         click.echo(f"  unreferenced: {orphan}")
     for finding in (*conversion.waived, *conversion.notes):
         click.echo(f"  scan {finding.severity.value}: {finding.message}")
     check = conversion.self_check
-    click.echo(f"  verified: {check.tensors} tensors read back with safetensors "
-               f"{check.library_version} match the source bytes")
+    click.echo(
+        f"  verified: {check.tensors} tensors read back with safetensors "
+        f"{check.library_version} match the source bytes"
+    )
     if conversion.torch_check is not None:
         torch_check = conversion.torch_check
         detail = f" ({torch_check.detail})" if torch_check.detail else ""

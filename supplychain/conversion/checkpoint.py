@@ -41,14 +41,21 @@ from supplychain.picklevm import (
 )
 
 #: Formats this converter reads.
-CONVERTIBLE = frozenset({Format.TORCH_ZIP, Format.TORCH_LEGACY, Format.NUMPY, Format.NUMPY_ZIP,
-                         Format.PICKLE})
+CONVERTIBLE = frozenset(
+    {Format.TORCH_ZIP, Format.TORCH_LEGACY, Format.NUMPY, Format.NUMPY_ZIP, Format.PICKLE}
+)
 #: A pickle larger than this is not a checkpoint's data.pkl (about 150 bytes per tensor).
 MAX_PICKLE = 1 << 30
 #: Numpy bytes inside a protocol-2 pickle are latin-1 text and must be transcoded in memory.
 MAX_TRANSCODE = 1 << 30
-_TORCH_RECORDS = ("version", ".format_version", ".storage_alignment", "byteorder",
-                  ".data/serialization_id", "data.pkl")
+_TORCH_RECORDS = (
+    "version",
+    ".format_version",
+    ".storage_alignment",
+    "byteorder",
+    ".data/serialization_id",
+    "data.pkl",
+)
 
 
 @dataclass
@@ -97,8 +104,9 @@ class Checkpoint:
         self.close()
 
 
-def open_checkpoint(path: str | os.PathLike[str], *, scratch: str | None = None,
-                    kind: Format | None = None) -> Checkpoint:
+def open_checkpoint(
+    path: str | os.PathLike[str], *, scratch: str | None = None, kind: Format | None = None
+) -> Checkpoint:
     """Open and interpret ``path``; ``scratch`` is where compressed records may be inflated."""
     file_path = Path(path)
     try:
@@ -126,17 +134,23 @@ def _not_convertible(kind: Format, path: Path) -> Exception:
     if kind is Format.TORCHSCRIPT:
         return UnsupportedContentError(
             "a TorchScript archive: its weights are bound to compiled code, not a state_dict",
-            path=path, hint="load it with torch.jit.load in a sandbox and save its state_dict")
+            path=path,
+            hint="load it with torch.jit.load in a sandbox and save its state_dict",
+        )
     if kind is Format.TORCH_TAR:
         return UnsupportedContentError(
             "the pre-1.6 torch tar format is not supported (torch refuses it too with "
-            "weights_only)", path=path, hint="re-save it with a current torch in a sandbox")
+            "weights_only)",
+            path=path,
+            hint="re-save it with a current torch in a sandbox",
+        )
     if kind is Format.SAFETENSORS:
-        return CheckpointFormatError("already safetensors", path=path,
-                                     hint="nothing to convert")
-    return CheckpointFormatError(f"not a checkpoint this tool converts (content is {kind.value})",
-                                 path=path, hint="give a PyTorch .bin/.pt/.pth/.ckpt, .npy or "
-                                                 ".npz file, or a directory holding them")
+        return CheckpointFormatError("already safetensors", path=path, hint="nothing to convert")
+    return CheckpointFormatError(
+        f"not a checkpoint this tool converts (content is {kind.value})",
+        path=path,
+        hint="give a PyTorch .bin/.pt/.pth/.ckpt, .npy or .npz file, or a directory holding them",
+    )
 
 
 # -- torch zip -------------------------------------------------------------------------------------
@@ -155,7 +169,8 @@ def _open_torch_zip(path: Path, handle: BinaryIO, size: int, scratch: str | None
     pickle_bytes = _member_bytes(handle, main, path, cap=MAX_PICKLE)
     byteorder = _byteorder(handle, layout.byteorder, path)
     members: dict[str, tuple[ZipMember, str]] = {
-        key: (member, member.name) for key, member in layout.records.items()}
+        key: (member, member.name) for key, member in layout.records.items()
+    }
     result = _parse(pickle_bytes, ALL_FRAMES, path, "data.pkl")
     declared: dict[str, int] = {}
 
@@ -163,20 +178,28 @@ def _open_torch_zip(path: Path, handle: BinaryIO, size: int, scratch: str | None
         key, storage_class, nbytes = _storage_pid(pid, legacy=False, path=path)
         entry = members.get(key)
         if entry is None:
-            raise CheckpointFormatError(f"the pickle refers to storage {key!r}, which has no "
-                                        f"record {layout.prefix}data/{key}", path=path)
+            raise CheckpointFormatError(
+                f"the pickle refers to storage {key!r}, which has no "
+                f"record {layout.prefix}data/{key}",
+                path=path,
+            )
         _agree(declared, key, nbytes, path)
         if entry[0].size != nbytes:
             raise CheckpointFormatError(
-                f"record {entry[1]} holds {entry[0].size} bytes but the pickle declares "
-                f"{nbytes}", path=path, hint="the checkpoint is corrupt or crafted")
+                f"record {entry[1]} holds {entry[0].size} bytes but the pickle declares {nbytes}",
+                path=path,
+                hint="the checkpoint is corrupt or crafted",
+            )
         return key, storage_class, nbytes
 
     checkpoint = Checkpoint(path, Format.TORCH_ZIP, Mapping("empty"), byteorder, result.protocol)
     inline = _InlineBytes(pickle_bytes, checkpoint)
     root = _interpret(result, StorageResolver(persistent, inline, byteorder == "big"), path)
-    stored = {key: Bytes(label, member.size, fd=handle.fileno(), offset=member.data_offset)
-              for key, (member, label) in members.items() if member.method == STORED}
+    stored = {
+        key: Bytes(label, member.size, fd=handle.fileno(), offset=member.data_offset)
+        for key, (member, label) in members.items()
+        if member.method == STORED
+    }
     checkpoint.root = root
     checkpoint.storage_sizes = {key: m.size for key, (m, _) in members.items()}
     checkpoint.storage_sizes.update(inline.sizes)
@@ -184,10 +207,16 @@ def _open_torch_zip(path: Path, handle: BinaryIO, size: int, scratch: str | None
     checkpoint._members = {k: v for k, v in members.items() if k not in stored}
     known = {layout.prefix + name for name in _TORCH_RECORDS}
     referenced = {_pid_key(ref.pid) for ref in result.persistent_refs}
-    orphans = [m.name for m in archive.members
-               if m.name not in known and not m.name.endswith("/")
-               and not (m.name.startswith(layout.prefix + "data/")
-                        and m.name[len(layout.prefix) + 5:] in referenced)]
+    orphans = [
+        m.name
+        for m in archive.members
+        if m.name not in known
+        and not m.name.endswith("/")
+        and not (
+            m.name.startswith(layout.prefix + "data/")
+            and m.name[len(layout.prefix) + 5 :] in referenced
+        )
+    ]
     checkpoint.orphans = tuple(orphans)
     return checkpoint
 
@@ -203,8 +232,9 @@ def _byteorder(handle: BinaryIO, member: ZipMember | None, path: Path) -> str:
 
 def _member_bytes(handle: BinaryIO, member: ZipMember, path: Path, *, cap: int) -> Bytes:
     if member.size > cap:
-        raise CheckpointFormatError(f"{member.name} is {member.size} bytes, larger than the "
-                                    f"{cap}-byte limit", path=path)
+        raise CheckpointFormatError(
+            f"{member.name} is {member.size} bytes, larger than the {cap}-byte limit", path=path
+        )
     if member.method == STORED:
         return Bytes(member.name, member.size, fd=handle.fileno(), offset=member.data_offset)
     inflated = inflate_member(handle, member, member.name, None)
@@ -220,22 +250,31 @@ def _storage_pid(pid: Any, *, legacy: bool, path: Path) -> tuple[str, str, int]:
     size = 6 if legacy else 5
     if not (isinstance(pid, tuple) and len(pid) == size and pid[0] in ("storage", b"storage")):
         raise UnsafeCheckpointError(
-            f"a persistent id that is not a storage tuple: {_short(pid)}", path=path,
+            f"a persistent id that is not a storage tuple: {_short(pid)}",
+            path=path,
             hint="torch checkpoints only refer to storages; this pickle asks the loader for "
-                 "something else")
+            "something else",
+        )
     _, storage_type, key, location, numel = pid[:5]
     if legacy and pid[5] is not None:
-        raise UnsupportedContentError("a legacy storage view (view_metadata) is not supported",
-                                      path=path)
+        raise UnsupportedContentError(
+            "a legacy storage view (view_metadata) is not supported", path=path
+        )
     name = getattr(storage_type, "name", None)
     if getattr(storage_type, "module", None) not in dtypes.STORAGE_MODULES or not name:
-        raise UnsafeCheckpointError(f"storage type {_short(storage_type)} is not a torch storage "
-                                    "class", path=path)
+        raise UnsafeCheckpointError(
+            f"storage type {_short(storage_type)} is not a torch storage class", path=path
+        )
     itemsize = dtypes.storage_itemsize(name)
     if itemsize is None:
         raise UnsafeCheckpointError(f"storage type {name} is not a torch storage class", path=path)
-    if not isinstance(key, str) or not isinstance(location, str) or not isinstance(numel, int) \
-            or isinstance(numel, bool) or numel < 0:
+    if (
+        not isinstance(key, str)
+        or not isinstance(location, str)
+        or not isinstance(numel, int)
+        or isinstance(numel, bool)
+        or numel < 0
+    ):
         raise CheckpointFormatError(f"malformed storage id {_short(pid)}", path=path)
     return key, name, numel * itemsize
 
@@ -247,8 +286,11 @@ def _pid_key(pid: Any) -> str | None:
 def _agree(declared: dict[str, int], key: str, nbytes: int, path: Path) -> None:
     previous = declared.setdefault(key, nbytes)
     if previous != nbytes:
-        raise CheckpointFormatError(f"storage {key} is declared as {previous} and as {nbytes} "
-                                    "bytes", path=path, hint="the checkpoint is corrupt or crafted")
+        raise CheckpointFormatError(
+            f"storage {key} is declared as {previous} and as {nbytes} bytes",
+            path=path,
+            hint="the checkpoint is corrupt or crafted",
+        )
 
 
 def _parse(data: Bytes, frames: Any, path: Path, what: str) -> PickleResult:
@@ -266,12 +308,17 @@ def _parse(data: Bytes, frames: Any, path: Path, what: str) -> PickleResult:
 def _checked(result: PickleResult, path: Path, what: str) -> PickleResult:
     if result.straddled_frames:
         raise UnsafeCheckpointError(
-            f"{what}: pickle FRAME boundaries let loaders read different opcodes", path=path,
-            hint="this is a scanner-evasion technique; do not load the file")
+            f"{what}: pickle FRAME boundaries let loaders read different opcodes",
+            path=path,
+            hint="this is a scanner-evasion technique; do not load the file",
+        )
     if result.outcome is not Outcome.COMPLETE:
         message = result.error.message if result.error else result.outcome.value
-        raise CheckpointFormatError(f"{what} does not load: {message}", path=path,
-                                    hint="the checkpoint is truncated or corrupt")
+        raise CheckpointFormatError(
+            f"{what} does not load: {message}",
+            path=path,
+            hint="the checkpoint is truncated or corrupt",
+        )
     return result
 
 
@@ -303,9 +350,14 @@ class _InlineBytes:
             if self.pickle_bytes is None:
                 return None
             return self.pickle_bytes.window(key, raw.offset, raw.length)
-        if isinstance(raw, Call) and raw.target is not None and (
-            raw.target.qualified == "_codecs.encode"
-        ) and isinstance(raw.args, tuple) and len(raw.args) == 2 and raw.args[1] == "latin1":
+        if (
+            isinstance(raw, Call)
+            and raw.target is not None
+            and (raw.target.qualified == "_codecs.encode")
+            and isinstance(raw.args, tuple)
+            and len(raw.args) == 2
+            and raw.args[1] == "latin1"
+        ):
             text = raw.args[0]
             if isinstance(text, LargeBytes) and text.kind == "str" and self.pickle_bytes:
                 if text.length > MAX_TRANSCODE:
@@ -330,8 +382,11 @@ def _open_legacy(path: Path, handle: BinaryIO, size: int, scratch: str | None) -
 
     layout = torch_formats.read_legacy(source_at, size, ParseOptions(exact_frames=NO_FRAMES))
     if layout.problems:
-        raise CheckpointFormatError(f"legacy checkpoint: {layout.problems[0]}", path=path,
-                                    hint="the checkpoint is truncated or corrupt")
+        raise CheckpointFormatError(
+            f"legacy checkpoint: {layout.problems[0]}",
+            path=path,
+            hint="the checkpoint is truncated or corrupt",
+        )
     main = _checked(layout.pickles[3].result, path, "the legacy object pickle")
     for stacked in layout.pickles:
         _checked(stacked.result, path, f"the legacy {stacked.role} pickle")
@@ -342,12 +397,15 @@ def _open_legacy(path: Path, handle: BinaryIO, size: int, scratch: str | None) -
         key, storage_class, nbytes = _storage_pid(pid, legacy=True, path=path)
         record = records.get(key)
         if record is None:
-            raise CheckpointFormatError(f"the pickle refers to storage {key!r}, which the file "
-                                        "does not hold", path=path)
+            raise CheckpointFormatError(
+                f"the pickle refers to storage {key!r}, which the file does not hold", path=path
+            )
         _agree(declared, key, nbytes, path)
         if record.nbytes != nbytes:
-            raise CheckpointFormatError(f"storage {key} holds {record.nbytes} bytes but the "
-                                        f"pickle declares {nbytes}", path=path)
+            raise CheckpointFormatError(
+                f"storage {key} holds {record.nbytes} bytes but the pickle declares {nbytes}",
+                path=path,
+            )
         return key, storage_class, nbytes
 
     checkpoint = Checkpoint(path, Format.TORCH_LEGACY, Mapping("empty"), "little", main.protocol)
@@ -355,8 +413,9 @@ def _open_legacy(path: Path, handle: BinaryIO, size: int, scratch: str | None) -
     inline = _InlineBytes(whole, checkpoint)
     # The legacy writer byte-swaps to little-endian on big-endian hosts: data is always LE.
     checkpoint.root = _interpret(main, StorageResolver(persistent, inline, False), path)
-    checkpoint._storages = {r.key: Bytes(f"storage {r.key}", r.nbytes, fd=fd, offset=r.offset)
-                            for r in layout.storages}
+    checkpoint._storages = {
+        r.key: Bytes(f"storage {r.key}", r.nbytes, fd=fd, offset=r.offset) for r in layout.storages
+    }
     checkpoint._storages.update(inline.storages)
     checkpoint.storage_sizes = {r.key: r.nbytes for r in layout.storages}
     checkpoint.storage_sizes.update(inline.sizes)
@@ -374,8 +433,9 @@ def _open_pickle(path: Path, handle: BinaryIO, size: int, scratch: str | None) -
     result = _parse(whole, NO_FRAMES, path, "the pickle")
 
     def persistent(pid: Any) -> tuple[str, str, int]:
-        raise UnsafeCheckpointError("a plain pickle that asks its loader for persistent objects",
-                                    path=path)
+        raise UnsafeCheckpointError(
+            "a plain pickle that asks its loader for persistent objects", path=path
+        )
 
     checkpoint = Checkpoint(path, Format.PICKLE, Mapping("empty"), "little", result.protocol)
     inline = _InlineBytes(whole, checkpoint)
@@ -395,8 +455,10 @@ def _npy_tensor(name: str, data: Bytes, path: Path) -> tuple[TensorView | Unsupp
     except npy.NumpyFormatError as exc:
         raise CheckpointFormatError(f"{name}: {exc.problem}", path=path) from None
     if header.has_object or not isinstance(header.descr, str):
-        return Unsupported("numpy array", f"{name}: a structured or object array (dtype "
-                           f"{header.descr!r}) is not a tensor"), data
+        return Unsupported(
+            "numpy array",
+            f"{name}: a structured or object array (dtype {header.descr!r}) is not a tensor",
+        ), data
     try:
         dtype, big = dtypes.numpy_dtype(header.descr)
     except dtypes.DTypeRefused as exc:
@@ -408,16 +470,19 @@ def _npy_tensor(name: str, data: Bytes, path: Path) -> tuple[TensorView | Unsupp
     if header.data_offset + nbytes != data.length:
         raise CheckpointFormatError(
             f"{name}: {data.length - header.data_offset} data bytes for a {header.descr} array "
-            f"of shape {header.shape} ({nbytes} bytes)", path=path,
-            hint="the file is truncated or has trailing bytes")
+            f"of shape {header.shape} ({nbytes} bytes)",
+            path=path,
+            hint="the file is truncated or has trailing bytes",
+        )
     strides = [0] * len(header.shape)
     step = 1
     order = range(len(header.shape)) if header.fortran_order else reversed(range(len(header.shape)))
     for index in order:
         strides[index] = step
         step *= header.shape[index]
-    view = TensorView(name, dtype, 0, header.shape, tuple(strides), big_endian=big,
-                      origin="numpy .npy")
+    view = TensorView(
+        name, dtype, 0, header.shape, tuple(strides), big_endian=big, origin="numpy .npy"
+    )
     return view, data.window(name, header.data_offset, nbytes)
 
 
@@ -430,8 +495,7 @@ def _open_npy(path: Path, handle: BinaryIO, size: int, scratch: str | None) -> C
     return checkpoint
 
 
-def _open_npz(path: Path, handle: BinaryIO, archive: ZipArchive, scratch: str | None
-              ) -> Checkpoint:
+def _open_npz(path: Path, handle: BinaryIO, archive: ZipArchive, scratch: str | None) -> Checkpoint:
     root = Mapping("npz")
     checkpoint = Checkpoint(path, Format.NUMPY_ZIP, root)
     orphans = []
@@ -447,8 +511,11 @@ def _open_npz(path: Path, handle: BinaryIO, archive: ZipArchive, scratch: str | 
         checkpoint._storages[name] = data
         checkpoint.storage_sizes[name] = data.length
     if not root.items:
-        raise CheckpointFormatError("a zip archive with no .npy members and no data.pkl",
-                                    path=path, hint="not a PyTorch or numpy checkpoint")
+        raise CheckpointFormatError(
+            "a zip archive with no .npy members and no data.pkl",
+            path=path,
+            hint="not a PyTorch or numpy checkpoint",
+        )
     checkpoint.orphans = tuple(orphans)
     return checkpoint
 

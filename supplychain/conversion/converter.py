@@ -98,21 +98,23 @@ def convert(
     _check_outputs(jobs, tree, overwrite)
     shard_sets = {j.shard_set.index_name: j.shard_set for j in jobs if j.shard_set}
     with ThreadPoolExecutor(1, thread_name_prefix="convert-source-hash") as pool:
-        hashes = pool.submit(hash_items, [WorkItem(j.file, 0, j.file.size) for j in jobs],
-                             "sha256")
+        hashes = pool.submit(hash_items, [WorkItem(j.file, 0, j.file.size) for j in jobs], "sha256")
         try:
             jobs = _prepare(jobs, key, drop_non_tensors, skipped, single=source_path.is_file())
             if not jobs:
                 raise UnsupportedContentError(
-                    "no checkpoint with tensors to convert", path=source_path,
-                    hint="; ".join(f"{s.name}: {s.reason}" for s in skipped[:5]) or None)
+                    "no checkpoint with tensors to convert",
+                    path=source_path,
+                    hint="; ".join(f"{s.name}: {s.reason}" for s in skipped[:5]) or None,
+                )
             files, indexes = _write_all(jobs, shard_sets, hashes, verify_with_torch, progress)
         finally:
             for job in jobs:
                 if job.checkpoint is not None:
                     job.checkpoint.close()
-    return ConversionReport(source_path, tuple(files), tuple(indexes), tuple(skipped),
-                            time.perf_counter() - started)
+    return ConversionReport(
+        source_path, tuple(files), tuple(indexes), tuple(skipped), time.perf_counter() - started
+    )
 
 
 # -- jobs ------------------------------------------------------------------------------------------
@@ -140,8 +142,15 @@ def _jobs(
             continue
         out_name = sharding.output_name(file.name)
         shard_set = in_set.get(file.name)
-        job = _Job(file, file.name, root / out_name, out_name, shard_set, kind,
-                   index_output=root / shard_set.output_index if shard_set else None)
+        job = _Job(
+            file,
+            file.name,
+            root / out_name,
+            out_name,
+            shard_set,
+            kind,
+            index_output=root / shard_set.output_index if shard_set else None,
+        )
         jobs.append(job)
     if not jobs:
         skipped.append(SkippedFile(".", "the directory holds no PyTorch or numpy checkpoint"))
@@ -161,35 +170,55 @@ def _check_outputs(jobs: list[_Job], tree: ModelTree, overwrite: bool) -> None:
     for job in jobs:
         target = os.path.realpath(job.output)
         if target in sources:
-            raise InputError(f"the output {job.output} would replace a source file",
-                             path=job.file.path, hint="choose another output with -o")
+            raise InputError(
+                f"the output {job.output} would replace a source file",
+                path=job.file.path,
+                hint="choose another output with -o",
+            )
         if target in seen:
-            raise InputError(f"{seen[target]} and {job.source_name} would both be written to "
-                             f"{job.output}", hint="convert them separately with -o")
+            raise InputError(
+                f"{seen[target]} and {job.source_name} would both be written to {job.output}",
+                hint="convert them separately with -o",
+            )
         seen[target] = job.source_name
         for path in (job.output, job.index_output):
             if path is not None and path.exists() and not overwrite:
-                raise InputError("already exists", path=path,
-                                 hint="pass --overwrite to replace it, or choose -o")
+                raise InputError(
+                    "already exists", path=path, hint="pass --overwrite to replace it, or choose -o"
+                )
 
 
-def _prepare(jobs: list[_Job], key: str | None, drop_non_tensors: bool,
-             skipped: list[SkippedFile], *, single: bool) -> list[_Job]:
+def _prepare(
+    jobs: list[_Job],
+    key: str | None,
+    drop_non_tensors: bool,
+    skipped: list[SkippedFile],
+    *,
+    single: bool,
+) -> list[_Job]:
     ready = []
     for job in jobs:
-        job.verdict = safety.check(job.file.path, job.source_name,
-                                   drop_non_tensors=drop_non_tensors)
+        job.verdict = safety.check(
+            job.file.path, job.source_name, drop_non_tensors=drop_non_tensors
+        )
         scratch = job.output.parent if job.output.parent.is_dir() else None
-        job.checkpoint = open_checkpoint(job.file.path,
-                                         scratch=str(scratch) if scratch else None)
-        job.selection = select(job.checkpoint.root, key=key, drop_objects=drop_non_tensors,
-                               bare_name=_stem(job.file.path.name))
+        job.checkpoint = open_checkpoint(job.file.path, scratch=str(scratch) if scratch else None)
+        job.selection = select(
+            job.checkpoint.root,
+            key=key,
+            drop_objects=drop_non_tensors,
+            bare_name=_stem(job.file.path.name),
+        )
         if not job.selection.tensors and job.shard_set is None:
-            reason = "no tensors" + (f" (left out: {_left_out(job.selection)})"
-                                     if job.selection.skipped else "")
+            reason = "no tensors" + (
+                f" (left out: {_left_out(job.selection)})" if job.selection.skipped else ""
+            )
             if single:
-                raise UnsupportedContentError(f"holds {reason}", path=job.file.path,
-                                              hint="choose the container of tensors with --key")
+                raise UnsupportedContentError(
+                    f"holds {reason}",
+                    path=job.file.path,
+                    hint="choose the container of tensors with --key",
+                )
             skipped.append(SkippedFile(job.source_name, reason))
             job.checkpoint.close()
             continue
@@ -220,13 +249,17 @@ def _check_shard_names(jobs: list[_Job]) -> None:
             if previous != job.source_name:
                 raise UnsupportedContentError(
                     f"the tensor {name!r} is in two shards, {previous} and {job.source_name}",
-                    hint="the sharded checkpoint is inconsistent")
+                    hint="the sharded checkpoint is inconsistent",
+                )
 
 
 # -- writing ---------------------------------------------------------------------------------------
 def _write_all(
-    jobs: list[_Job], shard_sets: dict[str, sharding.ShardSet], hashes: Future[list[bytes]],
-    verify_with_torch: bool, progress: bool | None,
+    jobs: list[_Job],
+    shard_sets: dict[str, sharding.ShardSet],
+    hashes: Future[list[bytes]],
+    verify_with_torch: bool,
+    progress: bool | None,
 ) -> tuple[list[FileConversion], list[IndexConversion]]:
     total = sum(job.plan.data_size for job in jobs if job.plan)
     files: list[FileConversion] = []
@@ -235,8 +268,7 @@ def _write_all(
         for job in jobs:
             files.append(_write_one(stage, job, verify_with_torch, advance))
         for shard_set in shard_sets.values():
-            members = [(j, f) for j, f in zip(jobs, files, strict=True)
-                       if j.shard_set is shard_set]
+            members = [(j, f) for j, f in zip(jobs, files, strict=True) if j.shard_set is shard_set]
             if members:
                 indexes.append(_write_index(stage, shard_set, members))
         source_digests = hashes.result()
@@ -246,8 +278,9 @@ def _write_all(
     return files, indexes
 
 
-def _write_one(stage: StagedFiles, job: _Job, verify_with_torch: bool,
-               advance: Callable[[int], None]) -> FileConversion:
+def _write_one(
+    stage: StagedFiles, job: _Job, verify_with_torch: bool, advance: Callable[[int], None]
+) -> FileConversion:
     assert job.plan is not None and job.checkpoint is not None and job.selection is not None
     assert job.verdict is not None
     checkpoint, the_plan = job.checkpoint, job.plan
@@ -263,23 +296,42 @@ def _write_one(stage: StagedFiles, job: _Job, verify_with_torch: bool,
     if verify_with_torch:
         cross = _cross_check(job, tmp)
     tensors = tuple(
-        TensorRecord(t.name, t.view.dtype.code, t.header_shape, t.nbytes,
-                     checkpoint.storage_label(t.view.storage),
-                     "copied" if t.view.plain else "gathered",
-                     f"{TENSOR_DIGEST}:{written.digests[t.name]}")
-        for t in the_plan.tensors)
+        TensorRecord(
+            t.name,
+            t.view.dtype.code,
+            t.header_shape,
+            t.nbytes,
+            checkpoint.storage_label(t.view.storage),
+            "copied" if t.view.plain else "gathered",
+            f"{TENSOR_DIGEST}:{written.digests[t.name]}",
+        )
+        for t in the_plan.tensors
+    )
     return FileConversion(
-        source=job.file.path, source_name=job.source_name, source_format=checkpoint.format.value,
-        source_size=job.file.size, source_sha256="", output=job.output,
-        output_name=job.output_name, output_size=written.size, output_sha256=written.sha256,
-        selected=tuple(str(k) for k in job.selection.root_path), tensors=tensors,
-        aliases={a.name: a.kept for a in the_plan.aliases}, skipped=job.selection.skipped,
+        source=job.file.path,
+        source_name=job.source_name,
+        source_format=checkpoint.format.value,
+        source_size=job.file.size,
+        source_sha256="",
+        output=job.output,
+        output_name=job.output_name,
+        output_size=written.size,
+        output_sha256=written.sha256,
+        selected=tuple(str(k) for k in job.selection.root_path),
+        tensors=tensors,
+        aliases={a.name: a.kept for a in the_plan.aliases},
+        skipped=job.selection.skipped,
         unreferenced_bytes=the_plan.usage.unreferenced_bytes,
         unexported_bytes=the_plan.usage.unexported_bytes,
-        usage_approximate=the_plan.usage.approximate, orphans=checkpoint.orphans,
-        byteorder=checkpoint.byteorder, pickle_protocol=checkpoint.protocol,
-        self_check=checked, notes=job.verdict.notes, waived=job.verdict.waived,
-        torch_check=cross)
+        usage_approximate=the_plan.usage.approximate,
+        orphans=checkpoint.orphans,
+        byteorder=checkpoint.byteorder,
+        pickle_protocol=checkpoint.protocol,
+        self_check=checked,
+        notes=job.verdict.notes,
+        waived=job.verdict.waived,
+        torch_check=cross,
+    )
 
 
 def _cross_check(job: _Job, tmp: Path) -> torchcheck.TorchCheck:
@@ -290,22 +342,36 @@ def _cross_check(job: _Job, tmp: Path) -> torchcheck.TorchCheck:
     def entry(name: str, kept_name: str, path: tuple[object, ...]) -> dict[str, object]:
         view = kept[kept_name].view
         # torch byte-swaps only the classic dtypes of big-endian archives (v3 dtypes stay raw)
-        swap = view.dtype.unit if (view.big_endian and view.dtype.unit > 1
-                                   and view.origin.endswith("_v3")) else 0
-        return torchcheck.item(name, kept_name, (*root, *path), view.dtype.torch_name,
-                               view.shape, swap, view.origin.startswith("numpy"))
+        swap = (
+            view.dtype.unit
+            if (view.big_endian and view.dtype.unit > 1 and view.origin.endswith("_v3"))
+            else 0
+        )
+        return torchcheck.item(
+            name,
+            kept_name,
+            (*root, *path),
+            view.dtype.torch_name,
+            view.shape,
+            swap,
+            view.origin.startswith("numpy"),
+        )
 
     items = [entry(t.name, t.name, t.path) for t in job.plan.tensors]
     aliases = [entry(a.name, a.kept, a.path) for a in job.plan.aliases]
     result = torchcheck.cross_check(job.file.path, tmp, items, aliases)
     if result.status == torchcheck.MISMATCH:
-        raise SelfCheckError(f"torch reads the source differently: {result.detail}",
-                             path=job.file.path, hint="nothing was written; please report this")
+        raise SelfCheckError(
+            f"torch reads the source differently: {result.detail}",
+            path=job.file.path,
+            hint="nothing was written; please report this",
+        )
     return result
 
 
-def _write_index(stage: StagedFiles, shard_set: sharding.ShardSet,
-                 members: list[tuple[_Job, FileConversion]]) -> IndexConversion:
+def _write_index(
+    stage: StagedFiles, shard_set: sharding.ShardSet, members: list[tuple[_Job, FileConversion]]
+) -> IndexConversion:
     written: dict[str, list[str]] = {}
     aliases: dict[str, str] = {}
     total = 0
@@ -321,9 +387,15 @@ def _write_index(stage: StagedFiles, shard_set: sharding.ShardSet,
         raise CheckpointFormatError(f"{target} is a directory")
     fd, _ = stage.create(target)
     os.write(fd, document)
-    return IndexConversion(shard_set.index_name, target, shard_set.output_index,
-                           hashlib.sha256(document).hexdigest(), total,
-                           tuple(sorted(written)), sum(len(v) for v in written.values()))
+    return IndexConversion(
+        shard_set.index_name,
+        target,
+        shard_set.output_index,
+        hashlib.sha256(document).hexdigest(),
+        total,
+        tuple(sorted(written)),
+        sum(len(v) for v in written.values()),
+    )
 
 
 def _check_unchanged(jobs: list[_Job]) -> None:
@@ -333,8 +405,11 @@ def _check_unchanged(jobs: list[_Job]) -> None:
         except OSError:
             current = None
         if current != job.file.identity:
-            raise FileChangedError("changed while it was being converted", path=job.file.path,
-                                   hint="make sure nothing writes to the model, then retry")
+            raise FileChangedError(
+                "changed while it was being converted",
+                path=job.file.path,
+                hint="make sure nothing writes to the model, then retry",
+            )
 
 
 def _with_source_digest(conversion: FileConversion, digest: bytes) -> FileConversion:

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 
 #: Element kinds: how ``neg`` acts on the raw bits.
 FLOAT, SIGNED, UNSIGNED, BOOL, COMPLEX, FLOAT8, FLOAT4 = (
-    "float", "signed", "unsigned", "bool", "complex", "float8", "float4")
+    "float",
+    "signed",
+    "unsigned",
+    "bool",
+    "complex",
+    "float8",
+    "float4",
+)
 
 
 @dataclass(frozen=True)
@@ -68,48 +75,101 @@ BY_TORCH_NAME: dict[str, DType] = {d.torch_name: d for d in _TABLE}
 BY_CODE: dict[str, DType] = {d.code: d for d in _TABLE}
 
 #: Spellings torch accepts as aliases of canonical dtype names.
-_TORCH_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64",
-                  "int": "int32", "short": "int16", "cfloat": "complex64",
-                  "cdouble": "complex128", "chalf": "complex32"}
+_TORCH_ALIASES = {
+    "float": "float32",
+    "double": "float64",
+    "half": "float16",
+    "long": "int64",
+    "int": "int32",
+    "short": "int16",
+    "cfloat": "complex64",
+    "cdouble": "complex128",
+    "chalf": "complex32",
+}
 
 #: torch dtypes with no safetensors code, and why.
 REFUSED_TORCH_DTYPES: dict[str, str] = {
     "complex128": "safetensors has no complex128 type",
     "complex32": "safetensors has no complex32 type",
-    **{name: "quantized tensors have no safetensors representation"
-       for name in ("qint8", "quint8", "qint32", "quint4x2", "quint2x4")},
-    **{name: "bit-packed 'bits' types have no safetensors code"
-       for name in ("bits8", "bits16", "bits1x8", "bits2x4", "bits4x2")},
+    **{
+        name: "quantized tensors have no safetensors representation"
+        for name in ("qint8", "quint8", "qint32", "quint4x2", "quint2x4")
+    },
+    **{
+        name: "bit-packed 'bits' types have no safetensors code"
+        for name in ("bits8", "bits16", "bits1x8", "bits2x4", "bits4x2")
+    },
     **{f"int{n}": "sub-byte integer types have no safetensors code" for n in range(1, 8)},
     **{f"uint{n}": "sub-byte integer types have no safetensors code" for n in range(1, 8)},
 }
 
 #: torch storage class name -> the torch dtype of its elements.
 STORAGE_DTYPES: dict[str, str] = {
-    "DoubleStorage": "float64", "FloatStorage": "float32", "HalfStorage": "float16",
-    "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
-    "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool",
-    "ComplexFloatStorage": "complex64", "ComplexDoubleStorage": "complex128",
+    "DoubleStorage": "float64",
+    "FloatStorage": "float32",
+    "HalfStorage": "float16",
+    "BFloat16Storage": "bfloat16",
+    "LongStorage": "int64",
+    "IntStorage": "int32",
+    "ShortStorage": "int16",
+    "CharStorage": "int8",
+    "ByteStorage": "uint8",
+    "BoolStorage": "bool",
+    "ComplexFloatStorage": "complex64",
+    "ComplexDoubleStorage": "complex128",
     # UntypedStorage holds bytes; _rebuild_tensor_v3 names the dtype separately.
     "UntypedStorage": "uint8",
 }
 STORAGE_ITEMSIZE: dict[str, int] = {"ComplexDoubleStorage": 16}
 #: Quantized storages: recognised, refused.
-QUANTIZED_STORAGES = frozenset({"QInt8Storage", "QUInt8Storage", "QInt32Storage",
-                                "QUInt4x2Storage", "QUInt2x4Storage"})
+QUANTIZED_STORAGES = frozenset(
+    {"QInt8Storage", "QUInt8Storage", "QInt32Storage", "QUInt4x2Storage", "QUInt2x4Storage"}
+)
 STORAGE_MODULES = frozenset({"torch", "torch.cuda", "torch.storage"})
 
 #: safetensors header order: tensors sort by this rank, then by name (UTF-8 bytes).
 #: It is the Rust reference's dtype order, widest alignment first (convert.md §3.2).
-HEADER_ORDER = ("U64", "I64", "F64", "C64", "F32", "U32", "I32", "BF16", "F16", "U16", "I16",
-                "F8_E5M2FNUZ", "F8_E4M3FNUZ", "F8_E8M0", "F8_E4M3", "F8_E5M2", "I8", "U8",
-                "F6_E3M2", "F6_E2M3", "F4", "BOOL")
+HEADER_ORDER = (
+    "U64",
+    "I64",
+    "F64",
+    "C64",
+    "F32",
+    "U32",
+    "I32",
+    "BF16",
+    "F16",
+    "U16",
+    "I16",
+    "F8_E5M2FNUZ",
+    "F8_E4M3FNUZ",
+    "F8_E8M0",
+    "F8_E4M3",
+    "F8_E5M2",
+    "I8",
+    "U8",
+    "F6_E3M2",
+    "F6_E2M3",
+    "F4",
+    "BOOL",
+)
 HEADER_RANK = {code: index for index, code in enumerate(HEADER_ORDER)}
 
 #: numpy kind+size (``f4``, ``u2``...) -> safetensors code, for plain little/big-endian arrays.
 NUMPY_CODES: dict[str, str] = {
-    "f8": "F64", "f4": "F32", "f2": "F16", "i8": "I64", "i4": "I32", "i2": "I16", "i1": "I8",
-    "u8": "U64", "u4": "U32", "u2": "U16", "u1": "U8", "b1": "BOOL", "c8": "C64",
+    "f8": "F64",
+    "f4": "F32",
+    "f2": "F16",
+    "i8": "I64",
+    "i4": "I32",
+    "i2": "I16",
+    "i1": "I8",
+    "u8": "U64",
+    "u4": "U32",
+    "u2": "U16",
+    "u1": "U8",
+    "b1": "BOOL",
+    "c8": "C64",
 }
 REFUSED_NUMPY: dict[str, str] = {
     "c16": "safetensors has no complex128 type",
@@ -137,8 +197,9 @@ def torch_dtype(name: str) -> DType:
 def storage_dtype(storage_class: str) -> DType:
     """The element type of a torch storage class (``FloatStorage``), or DTypeRefused."""
     if storage_class in QUANTIZED_STORAGES:
-        raise DTypeRefused(f"torch.{storage_class}: quantized tensors have no safetensors "
-                           "representation")
+        raise DTypeRefused(
+            f"torch.{storage_class}: quantized tensors have no safetensors representation"
+        )
     name = STORAGE_DTYPES.get(storage_class)
     if name is None:
         raise DTypeRefused(f"{storage_class} is not a torch storage type")
@@ -164,9 +225,14 @@ def numpy_dtype(descr: str) -> tuple[DType, bool]:
     code = NUMPY_CODES.get(body)
     if code is None:
         if body.startswith(("O", "V", "S", "U", "M", "m")):
-            what = {"O": "Python objects", "V": "raw void records (ml_dtypes bfloat16/float8 "
-                    "saved by numpy lose their type)", "S": "byte strings", "U": "text",
-                    "M": "datetimes", "m": "timedeltas"}[body[0]]
+            what = {
+                "O": "Python objects",
+                "V": "raw void records (ml_dtypes bfloat16/float8 saved by numpy lose their type)",
+                "S": "byte strings",
+                "U": "text",
+                "M": "datetimes",
+                "m": "timedeltas",
+            }[body[0]]
             raise DTypeRefused(f"numpy dtype {descr!r} holds {what}, not numbers")
         reason = REFUSED_NUMPY.get(body, "no safetensors code")
         raise DTypeRefused(f"numpy dtype {descr!r}: {reason}")

@@ -42,8 +42,12 @@ class UnsafeCheckpointError(ConversionError):
     exit_code = ConvertExit.REFUSED_UNSAFE
 
     def __init__(
-        self, problem: str, *, path: str | os.PathLike[str] | None = None,
-        hint: str | None = None, findings: tuple[object, ...] = (),
+        self,
+        problem: str,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        hint: str | None = None,
+        findings: tuple[object, ...] = (),
     ) -> None:
         super().__init__(problem, path=path, hint=hint)
         #: The scanner's findings that stopped the conversion (``supplychain.scanning.Finding``).

@@ -65,8 +65,13 @@ def _gathered(view: TensorView, storage: Bytes) -> Iterator[memoryview]:
     if dtype.components > 1:
         shape.append(dtype.components)
         strides.append(unit)
-    source = np.ndarray(tuple(shape), dtype=word, buffer=storage.array(),
-                        offset=view.offset * dtype.itemsize, strides=tuple(strides))
+    source = np.ndarray(
+        tuple(shape),
+        dtype=word,
+        buffer=storage.array(),
+        offset=view.offset * dtype.itemsize,
+        strides=tuple(strides),
+    )
     for block in _blocks(source, CHUNK):
         out = np.array(block, dtype=word, order="C", copy=True)
         if view.big_endian and unit > 1:

@@ -28,8 +28,9 @@ PARAMETER_WITH_STATE = _UTILS + "_rebuild_parameter_with_state"
 FROM_TYPE = "torch._tensor._rebuild_from_type_v2"
 TENSOR_REBUILDS = frozenset({REBUILD_V1, REBUILD_V2, REBUILD_V3, PARAMETER, PARAMETER_WITH_STATE})
 #: ``_rebuild_from_type_v2`` may only re-type a tensor as one of these.
-PLAIN_TENSOR_TYPES = frozenset({"torch.nn.parameter.Parameter", "torch.Tensor",
-                                "torch._tensor.Tensor"})
+PLAIN_TENSOR_TYPES = frozenset(
+    {"torch.nn.parameter.Parameter", "torch.Tensor", "torch._tensor.Tensor"}
+)
 
 #: Tensor kinds torch can pickle and safetensors cannot hold.
 REFUSED_REBUILDS: dict[str, str] = {
@@ -45,20 +46,34 @@ REFUSED_REBUILDS: dict[str, str] = {
     _UTILS + "_rebuild_mlc_tensor": "device tensor (MLC)",
 }
 
-MAPPINGS = frozenset({"collections.OrderedDict", "collections.Counter", "collections.defaultdict",
-                      "builtins.dict"})
+MAPPINGS = frozenset(
+    {"collections.OrderedDict", "collections.Counter", "collections.defaultdict", "builtins.dict"}
+)
 #: Calls that build plain data (reported as such, never needed to locate a tensor).
 DATA_CALLS: dict[str, str] = {
-    "torch.Size": "torch.Size", "torch.device": "torch.device", "_codecs.encode": "bytes",
-    "builtins.set": "set", "builtins.frozenset": "frozenset", "builtins.complex": "complex",
-    "builtins.bytearray": "bytearray", "builtins.slice": "slice", "builtins.range": "range",
-    "builtins.bytes": "bytes", "builtins.int": "int", "builtins.float": "float",
-    "builtins.str": "str", "builtins.bool": "bool", "builtins.tuple": "tuple",
-    "builtins.list": "list", "numpy.dtype": "numpy.dtype",
-    "numpy.core.multiarray.scalar": "numpy scalar", "numpy._core.multiarray.scalar": "numpy scalar",
+    "torch.Size": "torch.Size",
+    "torch.device": "torch.device",
+    "_codecs.encode": "bytes",
+    "builtins.set": "set",
+    "builtins.frozenset": "frozenset",
+    "builtins.complex": "complex",
+    "builtins.bytearray": "bytearray",
+    "builtins.slice": "slice",
+    "builtins.range": "range",
+    "builtins.bytes": "bytes",
+    "builtins.int": "int",
+    "builtins.float": "float",
+    "builtins.str": "str",
+    "builtins.bool": "bool",
+    "builtins.tuple": "tuple",
+    "builtins.list": "list",
+    "numpy.dtype": "numpy.dtype",
+    "numpy.core.multiarray.scalar": "numpy scalar",
+    "numpy._core.multiarray.scalar": "numpy scalar",
 }
-NUMPY_RECONSTRUCT = frozenset({"numpy.core.multiarray._reconstruct",
-                               "numpy._core.multiarray._reconstruct"})
+NUMPY_RECONSTRUCT = frozenset(
+    {"numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct"}
+)
 NUMPY_NDARRAY = "numpy.ndarray"
 
 #: Nesting deeper than this is refused (a pickle can nest far deeper than anything real).
@@ -92,8 +107,9 @@ class Interpreter:
 
     def node(self, value: Any, depth: int = 0) -> Node:
         if depth > MAX_DEPTH:
-            raise CheckpointFormatError(f"the checkpoint nests containers more than {MAX_DEPTH} "
-                                        "levels deep")
+            raise CheckpointFormatError(
+                f"the checkpoint nests containers more than {MAX_DEPTH} levels deep"
+            )
         scalar = _scalar_leaf(value)
         if scalar is not None:
             return scalar
@@ -102,8 +118,10 @@ class Interpreter:
         if cached is not None:
             return cached
         if key in self._active:
-            raise CheckpointFormatError("a container contains itself (a cycle through the memo)",
-                                        hint="no checkpoint torch writes has cycles")
+            raise CheckpointFormatError(
+                "a container contains itself (a cycle through the memo)",
+                hint="no checkpoint torch writes has cycles",
+            )
         self._active.add(key)
         try:
             result = self._build(value, depth)
@@ -132,15 +150,21 @@ class Interpreter:
             return Leaf(type(value).__name__)
         return Leaf(type(value).__name__, foreign=True)
 
-    def _mapping(self, type_name: str, pairs: list[tuple[Any, Any]],
-                 attributes: list[tuple[str, Any]], depth: int) -> Mapping:
+    def _mapping(
+        self,
+        type_name: str,
+        pairs: list[tuple[Any, Any]],
+        attributes: list[tuple[str, Any]],
+        depth: int,
+    ) -> Mapping:
         merged: dict[Any, Any] = {}
         for key, value in pairs:
             try:
                 merged[key] = value  # a repeated key keeps its first position, last value
             except TypeError:
                 raise CheckpointFormatError(
-                    f"unhashable key of type {type(key).__name__}") from None
+                    f"unhashable key of type {type(key).__name__}"
+                ) from None
         mapping = Mapping(type_name)
         for key, value in merged.items():
             mapping.items.append((key, self.node(value, depth + 1)))
@@ -163,8 +187,12 @@ class Interpreter:
         if name in MAPPINGS and call.kind.value in ("REDUCE", "NEWOBJ") and not call.appends:
             pairs = _constructor_pairs(call, name)
             if pairs is not None:
-                return self._mapping(name.split(".")[-1], pairs + list(call.setitems),
-                                     _attributes(call.states), depth)
+                return self._mapping(
+                    name.split(".")[-1],
+                    pairs + list(call.setitems),
+                    _attributes(call.states),
+                    depth,
+                )
         if name in NUMPY_RECONSTRUCT:
             return self._numpy_array(call)
         if name in DATA_CALLS:
@@ -195,12 +223,14 @@ class Interpreter:
         func, new_type, inner_args, _state = args
         kind = new_type.qualified if isinstance(new_type, Global) else None
         if kind not in PLAIN_TENSOR_TYPES:
-            return Unsupported("tensor subclass",
-                               f"a tensor re-typed as {kind or 'an unnamed class'}")
+            return Unsupported(
+                "tensor subclass", f"a tensor re-typed as {kind or 'an unnamed class'}"
+            )
         func_name = func.qualified if isinstance(func, Global) else None
         if func_name not in TENSOR_REBUILDS or not isinstance(inner_args, tuple):
-            return Unsupported("tensor subclass",
-                               f"a tensor rebuilt by {func_name or 'an unnamed callable'}")
+            return Unsupported(
+                "tensor subclass", f"a tensor rebuilt by {func_name or 'an unnamed callable'}"
+            )
         # the rebuild applied to inner_args, as _rebuild_from_type_v2 does
         synthetic = Call(CallKind.REDUCE, func, inner_args, offset=-1)
         return self._tensor(synthetic, func_name, depth)
@@ -216,35 +246,55 @@ class Interpreter:
         try:
             if name == REBUILD_V3:
                 dtype_node = args[6]
-                if not (isinstance(dtype_node, Global) and dtype_node.module == "torch"
-                        and dtype_node.name):
+                if not (
+                    isinstance(dtype_node, Global)
+                    and dtype_node.module == "torch"
+                    and dtype_node.name
+                ):
                     return Unsupported("tensor", "a v3 tensor whose dtype is not a torch dtype")
                 dtype = dtypes.torch_dtype(dtype_node.name)
             else:
                 dtype = dtypes.storage_dtype(storage_class)
         except dtypes.DTypeRefused as exc:
             return Unsupported("dtype", str(exc))
-        metadata = args[7] if name == REBUILD_V3 and len(args) == 8 else (
-            args[6] if name == REBUILD_V2 and len(args) == 7 else None)
+        metadata = (
+            args[7]
+            if name == REBUILD_V3 and len(args) == 8
+            else (args[6] if name == REBUILD_V2 and len(args) == 7 else None)
+        )
         flags = _tensor_flags(metadata)
         if isinstance(flags, str):
             return Unsupported("tensor", flags)
         shape, strides = _int_tuple(size), _int_tuple(stride)
         if shape is None or strides is None or type(offset) is not int:
             return Unsupported("tensor", "size, stride or offset are not integers")
-        view = TensorView(key, dtype, offset, shape, strides, conj=flags[0], neg=flags[1],
-                          big_endian=self.storages.big_endian, origin=name)
+        view = TensorView(
+            key,
+            dtype,
+            offset,
+            shape,
+            strides,
+            conj=flags[0],
+            neg=flags[1],
+            big_endian=self.storages.big_endian,
+            origin=name,
+        )
         problem = check_view(view, declared)
         if problem:
-            raise CheckpointFormatError(f"storage {key}: {problem}",
-                                        hint="the checkpoint is corrupt or crafted")
+            raise CheckpointFormatError(
+                f"storage {key}: {problem}", hint="the checkpoint is corrupt or crafted"
+            )
         return view
 
     # -- numpy arrays inside the pickle -----------------------------------------------------------
     def _numpy_array(self, call: Call) -> Node:
         args = call.args
-        if not (isinstance(args, tuple) and len(args) == 3 and isinstance(args[0], Global)
-                and args[0].qualified == NUMPY_NDARRAY):
+        if not (
+            isinstance(args, tuple)
+            and len(args) == 3
+            and isinstance(args[0], Global)
+            and args[0].qualified == NUMPY_NDARRAY
+        ):
             return self._foreign(call, "numpy array of an unknown class")
         if len(call.states) != 1 or call.setitems or call.appends:
             return Unsupported("numpy array", "a numpy array with unusual state")
@@ -266,8 +316,9 @@ class Interpreter:
         key = self.storages.inline(raw, numel * dtype.itemsize)
         if key is None:
             return Unsupported("numpy array", "its data is not raw bytes of the declared size")
-        return TensorView(key, dtype, 0, shape, _strides(shape, fortran), big_endian=big,
-                          origin="numpy array")
+        return TensorView(
+            key, dtype, 0, shape, _strides(shape, fortran), big_endian=big, origin="numpy array"
+        )
 
 
 def check_view(view: TensorView, storage_bytes: int) -> str | None:
@@ -277,12 +328,17 @@ def check_view(view: TensorView, storage_bytes: int) -> str | None:
     if view.offset < 0 or any(d < 0 for d in view.shape) or any(s < 0 for s in view.stride):
         return f"negative offset, size or stride ({view.offset}, {view.shape}, {view.stride})"
     if view.numel == 0:
-        return None if view.offset * view.dtype.itemsize <= storage_bytes else (
-            f"offset {view.offset} lies past the storage's {storage_bytes} bytes")
+        return (
+            None
+            if view.offset * view.dtype.itemsize <= storage_bytes
+            else (f"offset {view.offset} lies past the storage's {storage_bytes} bytes")
+        )
     _, end = view.byte_range
     if end > storage_bytes:
-        return (f"a {view.dtype.torch_name} view (offset {view.offset}, size {list(view.shape)}, "
-                f"stride {list(view.stride)}) reaches byte {end} of a {storage_bytes}-byte storage")
+        return (
+            f"a {view.dtype.torch_name} view (offset {view.offset}, size {list(view.shape)}, "
+            f"stride {list(view.stride)}) reaches byte {end} of a {storage_bytes}-byte storage"
+        )
     return None
 
 
@@ -302,8 +358,16 @@ def count_tensors(root: Any, limit: int = 1_000_000) -> int:
             if name in (REBUILD_V1, REBUILD_V2, REBUILD_V3) or name in REFUSED_REBUILDS:
                 found += 1
                 continue
-            stack.extend([value.callee, value.args, value.kwargs, *value.states,
-                          *value.appends, *value.additems])
+            stack.extend(
+                [
+                    value.callee,
+                    value.args,
+                    value.kwargs,
+                    *value.states,
+                    *value.appends,
+                    *value.additems,
+                ]
+            )
             for k, v in value.setitems:
                 stack.extend((k, v))
         elif isinstance(value, dict):
@@ -328,8 +392,11 @@ def _scalar_leaf(value: Any) -> Leaf | None:
 
 def _global_leaf(node: Global) -> Leaf:
     name = node.qualified
-    if name is not None and node.module == "torch" and node.name and (
-        node.name in dtypes.BY_TORCH_NAME or node.name in dtypes.REFUSED_TORCH_DTYPES
+    if (
+        name is not None
+        and node.module == "torch"
+        and node.name
+        and (node.name in dtypes.BY_TORCH_NAME or node.name in dtypes.REFUSED_TORCH_DTYPES)
     ):
         return Leaf("torch.dtype")
     return Leaf(f"reference to {name or 'an unresolved name'}", foreign=True)
@@ -346,8 +413,10 @@ def _constructor_pairs(call: Call, name: str) -> list[tuple[Any, Any]] | None:
         return []
     if len(args) == 1 and isinstance(args[0], dict):
         return list(args[0].items())
-    if len(args) == 1 and isinstance(args[0], list) and all(
-        isinstance(p, tuple) and len(p) == 2 for p in args[0]
+    if (
+        len(args) == 1
+        and isinstance(args[0], list)
+        and all(isinstance(p, tuple) and len(p) == 2 for p in args[0])
     ):
         return list(args[0])
     return None
@@ -382,9 +451,13 @@ def _tensor_flags(metadata: Any) -> tuple[bool, bool] | str:
 
 
 def _int_tuple(value: Any) -> tuple[int, ...] | None:
-    if isinstance(value, Call) and value.target is not None and (
-        value.target.qualified == "torch.Size"
-    ) and isinstance(value.args, tuple) and len(value.args) == 1:
+    if (
+        isinstance(value, Call)
+        and value.target is not None
+        and (value.target.qualified == "torch.Size")
+        and isinstance(value.args, tuple)
+        and len(value.args) == 1
+    ):
         value = value.args[0]
     if not isinstance(value, (tuple, list)):
         return None
@@ -405,8 +478,11 @@ def _strides(shape: tuple[int, ...], fortran: bool) -> tuple[int, ...]:
 
 def _numpy_descr(node: Any) -> str | None:
     """``numpy.dtype('f4', False, True)`` + BUILD ``(3, '<', None, None, None, -1, -1, 0)``."""
-    if not (isinstance(node, Call) and node.target is not None
-            and node.target.qualified == "numpy.dtype"):
+    if not (
+        isinstance(node, Call)
+        and node.target is not None
+        and node.target.qualified == "numpy.dtype"
+    ):
         return None
     args = node.args
     if not (isinstance(args, tuple) and args and isinstance(args[0], str)):

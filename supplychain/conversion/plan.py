@@ -99,27 +99,44 @@ def plan(exported: Iterable[Exported], storage_sizes: dict[str, int]) -> Plan:
     offset = 0
     for entry in kept:
         nbytes = entry.view.nbytes
-        tensors.append(PlannedTensor(entry.name, entry.view, entry.path, _header_shape(entry.view),
-                                     offset, offset + nbytes))
+        tensors.append(
+            PlannedTensor(
+                entry.name,
+                entry.view,
+                entry.path,
+                _header_shape(entry.view),
+                offset,
+                offset + nbytes,
+            )
+        )
         offset += nbytes
     aliases.sort(key=lambda a: a.name)
     for alias in aliases:
         if alias.name in FORMAT_METADATA:
             raise UnsupportedContentError(
                 f"the tied tensor {alias.name!r} would be recorded under the reserved metadata "
-                f"key {alias.name!r}", hint="export another container with --key")
+                f"key {alias.name!r}",
+                hint="export another container with --key",
+            )
     metadata = dict(sorted({**FORMAT_METADATA, **{a.name: a.kept for a in aliases}}.items()))
     header = header_bytes(tensors, metadata)
-    return Plan(tuple(tensors), tuple(aliases), metadata, header,
-                storage_use([t.view for t in tensors], storage_sizes))
+    return Plan(
+        tuple(tensors),
+        tuple(aliases),
+        metadata,
+        header,
+        storage_use([t.view for t in tensors], storage_sizes),
+    )
 
 
 def header_bytes(tensors: Iterable[PlannedTensor], metadata: dict[str, str]) -> bytes:
     document: dict[str, object] = {"__metadata__": metadata}
     for tensor in tensors:
-        document[tensor.name] = {"dtype": tensor.view.dtype.code,
-                                 "shape": list(tensor.header_shape),
-                                 "data_offsets": [tensor.begin, tensor.end]}
+        document[tensor.name] = {
+            "dtype": tensor.view.dtype.code,
+            "shape": list(tensor.header_shape),
+            "data_offsets": [tensor.begin, tensor.end],
+        }
     raw = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     raw += b" " * (-len(raw) % 8)
     return struct.pack("<Q", len(raw)) + raw
@@ -138,14 +155,20 @@ def _check_writable(entry: Exported) -> None:
     if kind == FLOAT4 and not view.shape:
         raise UnsupportedContentError(
             f"{entry.name}: a scalar float4_e2m1fn_x2 tensor holds two packed values that a "
-            "safetensors shape cannot express", hint="export another container with --key")
+            "safetensors shape cannot express",
+            hint="export another container with --key",
+        )
     if view.conj and kind != COMPLEX:
-        raise UnsupportedContentError(f"{entry.name}: a conjugate bit on a {view.dtype.torch_name} "
-                                      "tensor (only complex tensors have one)")
+        raise UnsupportedContentError(
+            f"{entry.name}: a conjugate bit on a {view.dtype.torch_name} "
+            "tensor (only complex tensors have one)"
+        )
     if view.neg and kind not in (FLOAT, SIGNED, COMPLEX):
         raise UnsupportedContentError(
             f"{entry.name}: a lazily negated {view.dtype.torch_name} tensor; negating that type "
-            "is not defined bit-exactly here", hint="resolve it with torch (t.resolve_neg())")
+            "is not defined bit-exactly here",
+            hint="resolve it with torch (t.resolve_neg())",
+        )
 
 
 def storage_use(views: list[TensorView], storage_sizes: dict[str, int]) -> StorageUse:
@@ -187,14 +210,17 @@ def _coverage(view: TensorView) -> tuple[list[tuple[int, int]], bool]:
     run_ends = np.concatenate((elements[breaks], [elements[-1]])) + 1
     size = view.dtype.itemsize
     base = view.offset
-    return [(int(base + s) * size, int(base + e) * size)
-            for s, e in zip(run_starts, run_ends, strict=True)], True
+    return [
+        (int(base + s) * size, int(base + e) * size)
+        for s, e in zip(run_starts, run_ends, strict=True)
+    ], True
 
 
 def _dense(view: TensorView) -> bool:
     """The elements fill their extent exactly once (a permutation of a contiguous layout)."""
-    dims = sorted((stride, size) for size, stride in zip(view.shape, view.stride, strict=True)
-                  if size != 1)
+    dims = sorted(
+        (stride, size) for size, stride in zip(view.shape, view.stride, strict=True) if size != 1
+    )
     expected = 1
     for stride, size in dims:
         if stride != expected:

@@ -38,9 +38,15 @@ class TensorRecord:
     digest: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape),
-                "bytes": self.nbytes, "storage": self.storage, "layout": self.layout,
-                "digest": self.digest}
+        return {
+            "name": self.name,
+            "dtype": self.dtype,
+            "shape": list(self.shape),
+            "bytes": self.nbytes,
+            "storage": self.storage,
+            "layout": self.layout,
+            "digest": self.digest,
+        }
 
 
 @dataclass(frozen=True)
@@ -89,20 +95,30 @@ class FileConversion:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "source": {"path": str(self.source), "name": self.source_name,
-                       "format": self.source_format, "size": self.source_size,
-                       "sha256": self.source_sha256},
-            "output": {"path": str(self.output), "name": self.output_name,
-                       "size": self.output_size, "sha256": self.output_sha256},
+            "source": {
+                "path": str(self.source),
+                "name": self.source_name,
+                "format": self.source_format,
+                "size": self.source_size,
+                "sha256": self.source_sha256,
+            },
+            "output": {
+                "path": str(self.output),
+                "name": self.output_name,
+                "size": self.output_size,
+                "sha256": self.output_sha256,
+            },
             "selected": list(self.selected),
             "tensors": [t.to_json() for t in self.tensors],
             "parameters": self.parameters,
             "aliases": dict(self.aliases),
             "skipped": [s.to_json() for s in self.skipped],
-            "storage": {"unreferenced_bytes": self.unreferenced_bytes,
-                        "unexported_bytes": self.unexported_bytes,
-                        "approximate": self.usage_approximate,
-                        "orphans": list(self.orphans)},
+            "storage": {
+                "unreferenced_bytes": self.unreferenced_bytes,
+                "unexported_bytes": self.unexported_bytes,
+                "approximate": self.usage_approximate,
+                "orphans": list(self.orphans),
+            },
             "byteorder": self.byteorder,
             "pickle_protocol": self.pickle_protocol,
             "self_check": self.self_check.to_json(),
@@ -113,8 +129,11 @@ class FileConversion:
 
     def record_entry(self, timestamp: str, command: str | None) -> dict[str, Any]:
         entry: dict[str, Any] = {
-            "source": {"name": self.source_name, "sha256": self.source_sha256,
-                       "format": self.source_format},
+            "source": {
+                "name": self.source_name,
+                "sha256": self.source_sha256,
+                "format": self.source_format,
+            },
             "output": {"name": self.output_name, "sha256": self.output_sha256},
             "tool": dict(TOOL),
             "timestamp": timestamp,
@@ -140,10 +159,17 @@ class IndexConversion:
     tensors: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"source": self.source_name, "output": {"path": str(self.output),
-                "name": self.output_name, "sha256": self.output_sha256},
-                "total_size": self.total_size, "shards": list(self.shards),
-                "tensors": self.tensors}
+        return {
+            "source": self.source_name,
+            "output": {
+                "path": str(self.output),
+                "name": self.output_name,
+                "sha256": self.output_sha256,
+            },
+            "total_size": self.total_size,
+            "shards": list(self.shards),
+            "tensors": self.tensors,
+        }
 
 
 @dataclass(frozen=True)
@@ -190,12 +216,17 @@ class ConversionReport:
             "tool": dict(TOOL),
             "timestamp": self.finished,
             "conversions": [f.record_entry(self.finished, command) for f in self.files],
-            "indexes": [{"source": i.source_name, "output": {"name": i.output_name,
-                                                             "sha256": i.output_sha256}}
-                        for i in self.indexes],
+            "indexes": [
+                {
+                    "source": i.source_name,
+                    "output": {"name": i.output_name, "sha256": i.output_sha256},
+                }
+                for i in self.indexes
+            ],
         }
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace(
-        "+00:00", "Z")
+    return (
+        _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    )

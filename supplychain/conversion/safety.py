@@ -26,8 +26,9 @@ from supplychain.scanning.pickles import (
 
 RULE_EMBEDDED = "pickle.embedded-pickle"
 #: Findings about objects the converter can leave behind (it never resolves or calls them).
-DROPPABLE_RULES = frozenset({RULE_GADGET, RULE_UNLISTED, RULE_LIBRARY, RULE_UNRESOLVED,
-                             RULE_EMBEDDED})
+DROPPABLE_RULES = frozenset(
+    {RULE_GADGET, RULE_UNLISTED, RULE_LIBRARY, RULE_UNRESOLVED, RULE_EMBEDDED}
+)
 BLOCKING = Severity.HIGH
 
 
@@ -49,8 +50,11 @@ def check(path: Path, name: str, *, drop_non_tensors: bool) -> SafetyVerdict:
     if result.status is Status.COULD_NOT_SCAN:
         raise UnsafeCheckpointError(
             f"the scanner could not analyse it completely ({result.reason}), so it is not known "
-            "to be safe to read", path=path, findings=result.findings,
-            hint="see `supplychain scan` for details")
+            "to be safe to read",
+            path=path,
+            findings=result.findings,
+            hint="see `supplychain scan` for details",
+        )
     # compare ranks: Severity is a str enum, so <, >= would compare the names alphabetically
     blocking = tuple(f for f in result.findings if f.severity.rank >= BLOCKING.rank)
     if not blocking:
@@ -61,9 +65,15 @@ def check(path: Path, name: str, *, drop_non_tensors: bool) -> SafetyVerdict:
     first = blocking[0]
     where = f" at {first.location}" if first.location else ""
     more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
-    hint = ("it would run code if loaded; see `supplychain scan` for every finding"
-            + ("; --drop-non-tensors converts only the tensors and drops the rest "
-               "(nothing is executed either way)" if droppable else ""))
+    hint = "it would run code if loaded; see `supplychain scan` for every finding" + (
+        "; --drop-non-tensors converts only the tensors and drops the rest "
+        "(nothing is executed either way)"
+        if droppable
+        else ""
+    )
     raise UnsafeCheckpointError(
         f"refused: {first.severity.value} finding{where}: {first.message} [{first.rule}]{more}",
-        path=path, findings=blocking, hint=hint)
+        path=path,
+        findings=blocking,
+        hint=hint,
+    )

@@ -55,8 +55,9 @@ class Selection:
     skipped: tuple[Skipped, ...]
 
 
-def select(root: Node, *, key: str | None = None, drop_objects: bool = False,
-           bare_name: str = "tensor") -> Selection:
+def select(
+    root: Node, *, key: str | None = None, drop_objects: bool = False, bare_name: str = "tensor"
+) -> Selection:
     """The tensors to export from ``root`` (``key`` picks a sub-container, dotted).
 
     A checkpoint that is a single bare tensor (``torch.save(t)``) exports it as
@@ -66,8 +67,10 @@ def select(root: Node, *, key: str | None = None, drop_objects: bool = False,
     if key is not None:
         node, root_path = _follow(root, key)
         if not isinstance(node, (Mapping, Sequence, TensorView)):
-            raise InputError(f"--key {key!r} names {_describe(node)}, not a container of tensors",
-                             hint="choose a key that holds the state_dict")
+            raise InputError(
+                f"--key {key!r} names {_describe(node)}, not a container of tensors",
+                hint="choose a key that holds the state_dict",
+            )
     else:
         node, root_path = root, ()
         while isinstance(node, Mapping):
@@ -99,8 +102,10 @@ def _follow(root: Node, key: str) -> tuple[Node, tuple[Key, ...]]:
                 break
         else:
             here = "the checkpoint" if not path else f"{_render(tuple(path))}"
-            raise InputError(f"--key {key!r}: {here} has no key {tokens[index]!r}",
-                             hint=f"available: {_available(node)}")
+            raise InputError(
+                f"--key {key!r}: {here} has no key {tokens[index]!r}",
+                hint=f"available: {_available(node)}",
+            )
     return node, tuple(path)
 
 
@@ -108,7 +113,8 @@ def _child(node: Node, part: str) -> tuple[Key, Node] | None:
     if isinstance(node, Mapping):
         for item_key, value in node.items:
             if (isinstance(item_key, str) and item_key == part) or (
-                isinstance(item_key, int) and not isinstance(item_key, bool)
+                isinstance(item_key, int)
+                and not isinstance(item_key, bool)
                 and str(item_key) == part
             ):
                 return item_key, value
@@ -127,15 +133,26 @@ def _available(node: Node) -> str:
     return f"nothing: it is {_describe(node)}"
 
 
-def _skip_siblings(mapping: Mapping, kept: str, root_path: tuple[Key, ...],
-                   skipped: list[Skipped]) -> None:
+def _skip_siblings(
+    mapping: Mapping, kept: str, root_path: tuple[Key, ...], skipped: list[Skipped]
+) -> None:
     for item_key, value in mapping.items:
         if item_key != kept:
-            skipped.append(Skipped(_render((*root_path, item_key)), _describe(value),
-                                   f"outside the exported {kept!r}"))
+            skipped.append(
+                Skipped(
+                    _render((*root_path, item_key)),
+                    _describe(value),
+                    f"outside the exported {kept!r}",
+                )
+            )
     for name, value in mapping.attributes:
-        skipped.append(Skipped(_attribute(root_path, name), _describe(value),
-                               "an attribute of the container, not an item"))
+        skipped.append(
+            Skipped(
+                _attribute(root_path, name),
+                _describe(value),
+                "an attribute of the container, not an item",
+            )
+        )
 
 
 class _Flattener:
@@ -155,7 +172,9 @@ class _Flattener:
         if self.visits > MAX_VISITS:
             raise UnsupportedContentError(
                 f"the checkpoint flattens to more than {MAX_VISITS} values (shared containers "
-                "repeated many times)", hint="select a sub-container with --key")
+                "repeated many times)",
+                hint="select a sub-container with --key",
+            )
         where = _render((*self.root_path, *path))
         if isinstance(node, TensorView):
             self._tensor(".".join(parts), node, path)
@@ -163,8 +182,13 @@ class _Flattener:
             self.unsupported.append((where, node))
         elif isinstance(node, Mapping):
             if node.is_optimizer_state and (path or not self.explicit_root):
-                self.skipped.append(Skipped(where, _describe(node), "optimizer state (select "
-                                            "it with --key to convert it)"))
+                self.skipped.append(
+                    Skipped(
+                        where,
+                        _describe(node),
+                        "optimizer state (select it with --key to convert it)",
+                    )
+                )
                 return
             for item_key, value in node.items:
                 part = _name_part(item_key)
@@ -173,22 +197,35 @@ class _Flattener:
                     continue
                 self.visit(value, (*parts, part), (*path, item_key))
             for name, value in node.attributes:
-                self.skipped.append(Skipped(_attribute((*self.root_path, *path), name),
-                                            _describe(value),
-                                            "an attribute of the container, not an item"))
+                self.skipped.append(
+                    Skipped(
+                        _attribute((*self.root_path, *path), name),
+                        _describe(value),
+                        "an attribute of the container, not an item",
+                    )
+                )
         elif isinstance(node, Sequence):
             for index, value in enumerate(node.items):
                 self.visit(value, (*parts, str(index)), (*path, index))
         elif node.foreign and node.tensors_inside:
             if self.drop_objects:
-                self.skipped.append(Skipped(where, _describe(node), "dropped "
-                                            "(--drop-non-tensors): an object of a class this "
-                                            "tool does not interpret, holding tensors"))
+                self.skipped.append(
+                    Skipped(
+                        where,
+                        _describe(node),
+                        "dropped "
+                        "(--drop-non-tensors): an object of a class this "
+                        "tool does not interpret, holding tensors",
+                    )
+                )
             else:
                 self.blocked.append((where, node))
         else:
-            reason = ("an object of a class this tool does not interpret" if node.foreign
-                      else "not a tensor")
+            reason = (
+                "an object of a class this tool does not interpret"
+                if node.foreign
+                else "not a tensor"
+            )
             self.skipped.append(Skipped(where, _describe(node), reason))
 
     def _unnamed(self, item_key: object, value: Node, path: tuple[Key, ...]) -> None:
@@ -197,21 +234,25 @@ class _Flattener:
         if holds:
             raise UnsupportedContentError(
                 f"{where}: a key of type {type(item_key).__name__} cannot name a tensor",
-                hint="select a sub-container with --key")
+                hint="select a sub-container with --key",
+            )
         self.skipped.append(Skipped(where, _describe(value), "not a tensor"))
 
     def _tensor(self, name: str, view: TensorView, path: tuple[Key, ...]) -> None:
         if not name or name in RESERVED_NAMES:
             raise UnsupportedContentError(
                 f"a tensor at {_render((*self.root_path, *path))} would be named {name!r}, "
-                "which safetensors cannot use", hint="select a sub-container with --key")
+                "which safetensors cannot use",
+                hint="select a sub-container with --key",
+            )
         previous = self.names.get(name)
         if previous is not None:
             raise UnsupportedContentError(
                 f"two tensors flatten to the name {name!r}: "
                 f"{_brackets((*self.root_path, *previous))} and "
                 f"{_brackets((*self.root_path, *path))}",
-                hint="select one of the containers with --key")
+                hint="select one of the containers with --key",
+            )
         self.names[name] = path
         self.tensors.append(Exported(name, view, path))
 
@@ -223,14 +264,16 @@ class _Flattener:
                 f"{len(self.unsupported)} tensor(s) cannot be written as safetensors: "
                 f"{listed}{more}",
                 hint="convert or dequantize them with torch in a sandbox, or export another "
-                     "container with --key")
+                "container with --key",
+            )
         if self.blocked:
             where, node = self.blocked[0]
             raise UnsafeCheckpointError(
                 f"{where} is an object of {node.type_name} holding {node.tensors_inside} "
                 "tensor(s); reading them would mean running that class's code",
                 hint="pass --drop-non-tensors to drop such objects (they are never executed), "
-                     "or export another container with --key")
+                "or export another container with --key",
+            )
 
 
 def _name_part(key: object) -> str | None:
@@ -268,11 +311,13 @@ def _describe(node: Node) -> str:
     if isinstance(node, Mapping):
         count = _count_tensors(node)
         return f"{node.type_name} of {len(node.items)} items" + (
-            f" holding {count} tensor(s)" if count else "")
+            f" holding {count} tensor(s)" if count else ""
+        )
     if isinstance(node, Sequence):
         count = _count_tensors(node)
         return f"{node.type_name} of {len(node.items)} items" + (
-            f" holding {count} tensor(s)" if count else "")
+            f" holding {count} tensor(s)" if count else ""
+        )
     if node.foreign and node.tensors_inside:
         return f"{node.type_name} object holding {node.tensors_inside} tensor(s)"
     return f"{node.type_name} object" if node.foreign else node.type_name

@@ -32,7 +32,7 @@ def output_name(name: str) -> str:
             stem = base[: -len(suffix)]
             break
     if stem.startswith(HF_PICKLE_STEM):
-        stem = HF_SAFETENSORS_STEM + stem[len(HF_PICKLE_STEM):]
+        stem = HF_SAFETENSORS_STEM + stem[len(HF_PICKLE_STEM) :]
     converted = stem + ".safetensors"
     return f"{directory}/{converted}" if directory else converted
 
@@ -64,32 +64,47 @@ def find_shard_sets(tree: ModelTree, read_text: Any) -> list[ShardSet]:
         try:
             document = json.loads(read_text(file))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CheckpointFormatError(f"the shard index is not valid JSON ({exc})",
-                                        path=file.path) from None
+            raise CheckpointFormatError(
+                f"the shard index is not valid JSON ({exc})", path=file.path
+            ) from None
         weight_map = document.get("weight_map") if isinstance(document, dict) else None
         if not isinstance(weight_map, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()
         ):
-            raise CheckpointFormatError("the shard index has no weight_map of names to files",
-                                        path=file.path)
+            raise CheckpointFormatError(
+                "the shard index has no weight_map of names to files", path=file.path
+            )
         folder = str(PurePosixPath(file.name).parent)
-        declared = {tensor: (shard if folder == "." else f"{folder}/{shard}")
-                    for tensor, shard in weight_map.items()}
+        declared = {
+            tensor: (shard if folder == "." else f"{folder}/{shard}")
+            for tensor, shard in weight_map.items()
+        }
         missing = sorted(set(declared.values()) - names)
         if missing:
-            raise CheckpointFormatError(f"the shard index names {missing[0]}, which is not in the "
-                                        "model", path=file.path, hint="the model is incomplete")
+            raise CheckpointFormatError(
+                f"the shard index names {missing[0]}, which is not in the model",
+                path=file.path,
+                hint="the model is incomplete",
+            )
         metadata = document.get("metadata") or {}
         if not isinstance(metadata, dict):
             metadata = {}
         metadata = {k: v for k, v in metadata.items() if k != "total_size"}
-        sets.append(ShardSet(file.name, output_name(base) + INDEX_SUFFIX,
-                             tuple(sorted(set(declared.values()))), declared, metadata))
+        sets.append(
+            ShardSet(
+                file.name,
+                output_name(base) + INDEX_SUFFIX,
+                tuple(sorted(set(declared.values()))),
+                declared,
+                metadata,
+            )
+        )
     return sets
 
 
-def index_document(shard_set: ShardSet, written: dict[str, list[str]], total_size: int,
-                   aliases: dict[str, str]) -> bytes:
+def index_document(
+    shard_set: ShardSet, written: dict[str, list[str]], total_size: int, aliases: dict[str, str]
+) -> bytes:
     """The safetensors index: ``written`` maps output shard name -> tensor names in it."""
     folder = str(PurePosixPath(shard_set.output_index).parent)
     weight_map: dict[str, str] = {}

@@ -29,8 +29,16 @@ CHUNK = 8 << 20
 class Bytes:
     """``length`` bytes at ``offset`` of an open file descriptor, or an in-memory buffer."""
 
-    def __init__(self, label: str, length: int, *, fd: int | None = None, offset: int = 0,
-                 data: bytes | None = None, owner: BinaryIO | None = None) -> None:
+    def __init__(
+        self,
+        label: str,
+        length: int,
+        *,
+        fd: int | None = None,
+        offset: int = 0,
+        data: bytes | None = None,
+        owner: BinaryIO | None = None,
+    ) -> None:
         assert (fd is None) != (data is None)
         self.label = label
         self.length = length
@@ -70,8 +78,9 @@ class Bytes:
         while done < len(view):
             n = os.preadv(self.fd, [view[done:]], self.offset + start + done)
             if n <= 0:
-                raise CheckpointFormatError(f"the file ends inside {self.label}",
-                                            hint="the checkpoint is truncated")
+                raise CheckpointFormatError(
+                    f"the file ends inside {self.label}", hint="the checkpoint is truncated"
+                )
             done += n
 
     def array(self) -> np.ndarray:
@@ -85,8 +94,9 @@ class Bytes:
         if self._map is None:
             assert self.fd is not None
             start = self.offset - self.offset % mmap.ALLOCATIONGRANULARITY
-            self._map = mmap.mmap(self.fd, self.offset + self.length - start,
-                                  access=mmap.ACCESS_READ, offset=start)
+            self._map = mmap.mmap(
+                self.fd, self.offset + self.length - start, access=mmap.ACCESS_READ, offset=start
+            )
             self._map_start = start
         skip = self.offset - self._map_start
         return np.frombuffer(self._map, dtype=np.uint8, count=self.length, offset=skip)
@@ -115,8 +125,10 @@ def inflate_member(handle: BinaryIO, member: ZipMember, label: str, scratch: str
     fd = handle.fileno()
     if member.method == STORED:
         if member.compressed_size != member.size:
-            raise CheckpointFormatError(f"stored record {label} declares {member.size} bytes but "
-                                        f"occupies {member.compressed_size}")
+            raise CheckpointFormatError(
+                f"stored record {label} declares {member.size} bytes but "
+                f"occupies {member.compressed_size}"
+            )
         return Bytes(label, member.size, fd=fd, offset=member.data_offset)
     if not member.readable:
         raise CheckpointFormatError(f"record {label} is {member.method_name}, which cannot be read")
@@ -131,12 +143,16 @@ def inflate_member(handle: BinaryIO, member: ZipMember, label: str, scratch: str
             written += len(chunk)
     except SourceError as exc:
         spool.close()
-        raise CheckpointFormatError(f"record {label} does not inflate: {exc}",
-                                    hint="the checkpoint is corrupt") from None
+        raise CheckpointFormatError(
+            f"record {label} does not inflate: {exc}", hint="the checkpoint is corrupt"
+        ) from None
     spool.flush()
     if written != member.size or crc != member.crc32:
         spool.close()
-        raise CheckpointFormatError(f"record {label} inflates to {written} bytes with CRC-32 "
-                                    f"{crc:08x}; the archive declares {member.size} bytes, "
-                                    f"{member.crc32:08x}", hint="the checkpoint is corrupt")
+        raise CheckpointFormatError(
+            f"record {label} inflates to {written} bytes with CRC-32 "
+            f"{crc:08x}; the archive declares {member.size} bytes, "
+            f"{member.crc32:08x}",
+            hint="the checkpoint is corrupt",
+        )
     return Bytes(label, written, fd=spool.fileno(), offset=0, owner=spool)

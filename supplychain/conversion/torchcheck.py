@@ -99,30 +99,60 @@ def torch_available() -> bool:
 
 def require_torch() -> None:
     if not torch_available():
-        raise InputError("--verify-with-torch needs torch, which is not installed here",
-                         hint="pip install torch (CPU is enough), or drop the option")
+        raise InputError(
+            "--verify-with-torch needs torch, which is not installed here",
+            hint="pip install torch (CPU is enough), or drop the option",
+        )
 
 
-def cross_check(source: Path, output: Path, items: list[dict[str, Any]],
-                aliases: list[dict[str, Any]], *, timeout: float | None = None) -> TorchCheck:
+def cross_check(
+    source: Path,
+    output: Path,
+    items: list[dict[str, Any]],
+    aliases: list[dict[str, Any]],
+    *,
+    timeout: float | None = None,
+) -> TorchCheck:
     """Compare ``output`` with torch's reading of ``source``; items come from :func:`item`."""
     request = {"source": str(source), "output": str(output), "tensors": items, "aliases": aliases}
     completed = subprocess.run(
-        [sys.executable, "-I", "-c", _SCRIPT], input=json.dumps(request), capture_output=True,
-        text=True, timeout=timeout, check=False)
+        [sys.executable, "-I", "-c", _SCRIPT],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     try:
         answer = json.loads(completed.stdout)
     except json.JSONDecodeError:
         tail = (completed.stderr or "").strip().splitlines()[-1:] or ["no output"]
         return TorchCheck(CANNOT_LOAD, 0, f"the torch process failed: {tail[0][:300]}")
     problems = answer.get("problems") or []
-    return TorchCheck(answer["status"], int(answer.get("compared", 0)),
-                      answer.get("detail") or ("; ".join(problems) if problems else None))
+    return TorchCheck(
+        answer["status"],
+        int(answer.get("compared", 0)),
+        answer.get("detail") or ("; ".join(problems) if problems else None),
+    )
 
 
-def item(name: str, kept: str, path: tuple[object, ...], dtype: str, shape: tuple[int, ...],
-         swap: int, numpy: bool) -> dict[str, Any]:
+def item(
+    name: str,
+    kept: str,
+    path: tuple[object, ...],
+    dtype: str,
+    shape: tuple[int, ...],
+    swap: int,
+    numpy: bool,
+) -> dict[str, Any]:
     """One tensor to compare: where torch's value is, what we wrote, and how torch orders bytes."""
     keys = [{"i": k} if isinstance(k, int) and not isinstance(k, bool) else {"s": k} for k in path]
-    return {"name": name, "kept": kept, "path": keys, "dtype": dtype, "shape": list(shape),
-            "swap": swap, "numpy": numpy}
+    return {
+        "name": name,
+        "kept": kept,
+        "path": keys,
+        "dtype": dtype,
+        "shape": list(shape),
+        "swap": swap,
+        "numpy": numpy,
+    }

@@ -54,7 +54,8 @@ class TensorView:
     def plain(self) -> bool:
         """The output bytes are a straight copy of a storage range (the fast path)."""
         return (self.contiguous or self.numel == 0) and not (
-            self.conj or self.neg or (self.big_endian and self.dtype.unit > 1))
+            self.conj or self.neg or (self.big_endian and self.dtype.unit > 1)
+        )
 
     @property
     def byte_range(self) -> tuple[int, int]:
@@ -62,14 +63,23 @@ class TensorView:
         start = self.offset * self.dtype.itemsize
         if self.numel == 0:
             return start, start
-        last = self.offset + sum((size - 1) * stride
-                                 for size, stride in zip(self.shape, self.stride, strict=True))
+        last = self.offset + sum(
+            (size - 1) * stride for size, stride in zip(self.shape, self.stride, strict=True)
+        )
         return start, (last + 1) * self.dtype.itemsize
 
     def identity(self) -> tuple[object, ...]:
         """Views with equal identities are the same tensor (tied weights)."""
-        return (self.storage, self.dtype.code, self.offset, self.shape, self.stride, self.conj,
-                self.neg, self.big_endian)
+        return (
+            self.storage,
+            self.dtype.code,
+            self.offset,
+            self.shape,
+            self.stride,
+            self.conj,
+            self.neg,
+            self.big_endian,
+        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -26,8 +26,9 @@ from supplychain.formats.safetensors import SafetensorsError, read_header
 
 #: Dtypes the library's numpy reader returns as arrays (others have no numpy type without
 #: ml_dtypes).
-LIBRARY_READABLE = frozenset({"F64", "F32", "F16", "I64", "I32", "I16", "I8", "U64", "U32", "U16",
-                              "U8", "BOOL", "C64"})
+LIBRARY_READABLE = frozenset(
+    {"F64", "F32", "F16", "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL", "C64"}
+)
 #: Bytes of each tensor's leading rows compared through the library.
 LIBRARY_SAMPLE = 64 << 10
 
@@ -42,8 +43,11 @@ class SelfCheck:
     library_version: str
 
     def to_json(self) -> dict[str, object]:
-        return {"tensors": self.tensors, "sampled_through_library": self.sampled_through_library,
-                "safetensors": self.library_version}
+        return {
+            "tensors": self.tensors,
+            "sampled_through_library": self.sampled_through_library,
+            "safetensors": self.library_version,
+        }
 
 
 def self_check(path: Path, plan: Plan, digests: dict[str, str]) -> SelfCheck:
@@ -51,8 +55,11 @@ def self_check(path: Path, plan: Plan, digests: dict[str, str]) -> SelfCheck:
     import safetensors
 
     def fail(problem: str) -> SelfCheckError:
-        return SelfCheckError(f"self-check failed: {problem}", path=path,
-                              hint="nothing was written; please report this as a bug")
+        return SelfCheckError(
+            f"self-check failed: {problem}",
+            path=path,
+            hint="nothing was written; please report this as a bug",
+        )
 
     try:
         ours = read_header(path)
@@ -71,14 +78,19 @@ def self_check(path: Path, plan: Plan, digests: dict[str, str]) -> SelfCheck:
         with open(path, "rb") as raw:
             for name, tensor in expected.items():
                 info = reader.get_slice(name)
-                if info.get_dtype() != tensor.view.dtype.code or tuple(
-                        info.get_shape()) != tensor.header_shape:
-                    raise fail(f"{name}: safetensors reads {info.get_dtype()} "
-                               f"{info.get_shape()}, planned {tensor.view.dtype.code} "
-                               f"{list(tensor.header_shape)}")
+                if (
+                    info.get_dtype() != tensor.view.dtype.code
+                    or tuple(info.get_shape()) != tensor.header_shape
+                ):
+                    raise fail(
+                        f"{name}: safetensors reads {info.get_dtype()} "
+                        f"{info.get_shape()}, planned {tensor.view.dtype.code} "
+                        f"{list(tensor.header_shape)}"
+                    )
                 if offsets[name] != (tensor.begin, tensor.end):
-                    raise fail(f"{name}: stored at {offsets[name]}, planned "
-                               f"{(tensor.begin, tensor.end)}")
+                    raise fail(
+                        f"{name}: stored at {offsets[name]}, planned {(tensor.begin, tensor.end)}"
+                    )
                 if _raw_digest(raw.fileno(), ours.data_start, tensor) != digests[name]:
                     raise fail(f"{name}: the bytes read back differ from the source's")
                 if tensor.view.dtype.code in LIBRARY_READABLE and tensor.nbytes:

@@ -60,7 +60,8 @@ class _Pipeline:
     def push(self, chunk: memoryview, digest: blake3.blake3 | None) -> None:
         lanes: list[Future[object]] = [
             self._file_hash.submit(self.sha256.update, chunk),
-            self._writer.submit(_pwrite_all, self.fd, chunk, self.position)]
+            self._writer.submit(_pwrite_all, self.fd, chunk, self.position),
+        ]
         if digest is not None:
             lanes.append(self._tensor_hash.submit(digest.update, chunk))
         self.position += len(chunk)
@@ -97,7 +98,11 @@ def _recorder(digests: dict[str, str], name: str, digest: blake3.blake3) -> Call
 
 
 def write_plan(
-    fd: int, plan: Plan, storage: Callable[[str], Bytes], *, advance: Advance | None = None,
+    fd: int,
+    plan: Plan,
+    storage: Callable[[str], Bytes],
+    *,
+    advance: Advance | None = None,
 ) -> Written:
     """Write ``plan`` to the empty file ``fd``; ``storage(key)`` gives a storage's bytes."""
     step = advance or (lambda n: None)

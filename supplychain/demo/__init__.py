@@ -44,6 +44,7 @@ def steps() -> list[Step]:
         scan_step,
         sign_step,
     )
+
     return [
         model.write_example,
         scan_step.scan_example,

@@ -39,11 +39,15 @@ def convert_example(context: DemoContext) -> StepReport:
         f"{len(conversion.tensors)} tensors, {conversion.parameters:,} parameters, "
         "read as data: nothing imported or executed, no torch needed",
     ]
-    lines += [f"tied weights: {name} -> {kept} (in __metadata__)"
-              for name, kept in conversion.aliases.items()]
+    lines += [
+        f"tied weights: {name} -> {kept} (in __metadata__)"
+        for name, kept in conversion.aliases.items()
+    ]
     lines += [f"left out: {s.path}: {s.what} ({s.reason})" for s in conversion.skipped]
-    lines.append(f"verified: {conversion.self_check.tensors} tensors read back with safetensors "
-                 f"{conversion.self_check.library_version} equal the source bytes")
+    lines.append(
+        f"verified: {conversion.self_check.tensors} tensors read back with safetensors "
+        f"{conversion.self_check.library_version} equal the source bytes"
+    )
     lines.append(f"conversion record for the AI-BOM: {record.name}")
 
     marker = context.workdir / "CONVERT-PAYLOAD-RAN"
@@ -58,5 +62,6 @@ def convert_example(context: DemoContext) -> StepReport:
     ran = marker.exists()
     lines.append("PAYLOAD RAN: marker file exists" if ran else "payload never ran (no marker file)")
     ok = conversion.self_check.tensors == len(conversion.tensors) and refused and not ran
-    return StepReport("Convert the pickle checkpoint to safetensors (and refuse a planted one)",
-                      tuple(lines), ok)
+    return StepReport(
+        "Convert the pickle checkpoint to safetensors (and refuse a planted one)", tuple(lines), ok
+    )

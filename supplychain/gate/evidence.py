@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from supplychain.scanning.policy import Policy as ScanPolicy
 
 InputKind = Literal["directory", "hf-snapshot", "file"]
+PathLike = str | os.PathLike[str]
+#: The AI-BOM's name inside a model directory (covered by the model's signature).
+BOM_NAME = "bom.cdx.json"
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,28 @@ class ModelInput:
             return cls(path, "directory", path)
         return cls(path, "file", path.parent)
 
-    def sidecar(self, relative: str | None, override: str | os.PathLike[str] | None) -> Path | None:
-        """A signature or BOM path: the explicit one, else ``relative`` to the model directory."""
+    def signature_path(self, relative: str | None, override: PathLike | None) -> Path:
+        """The explicit path, else ``relative`` to the model directory, else the standard place."""
+        from supplychain.signing.api import default_signature_path
+
         if override is not None:
             return Path(override)
-        return self.directory / relative if relative is not None else None
+        if relative is not None:
+            return self.directory / relative
+        return default_signature_path(self.path)
+
+    def bom_path(self, relative: str | None, override: PathLike | None) -> Path:
+        """The explicit path, else ``relative`` to the model directory, else where BOMs go:
+        ``MODEL/bom.cdx.json`` (signed with the model) or ``MODEL.cdx.json`` beside it."""
+        if override is not None:
+            return Path(override)
+        if relative is not None:
+            return self.directory / relative
+        beside = self.path.with_name(self.path.name + ".cdx.json")
+        if self.kind == "file":
+            return beside
+        inside = self.path / BOM_NAME
+        return inside if inside.is_file() or not beside.is_file() else beside
 
 
 def walk(model: ModelInput, *, exclude: tuple[Path, ...] = ()) -> ModelTree:

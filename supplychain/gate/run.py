@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 from supplychain.errors import ModelTreeError
 from supplychain.gate.checks.bom import BOM, check_bom
@@ -59,15 +58,13 @@ def check_model(
     started = time.perf_counter()
     source = _policy_label(policy)
     target = ModelInput.resolve(model)
-    sig_path = (
-        target.sidecar(policy.signature.file, signature) if policy.signature else _opt(signature)
-    )
-    bom_path = target.sidecar(policy.bom.file, bom) if policy.bom else _opt(bom)
+    sig_path = target.signature_path(policy.signature.file if policy.signature else None, signature)
+    bom_path = target.bom_path(policy.bom.file if policy.bom else None, bom)
     results: dict[str, CheckResult] = {}
     requested = _requested(policy, target)
 
     try:
-        tree = walk(target, exclude=tuple(p for p in (sig_path,) if p is not None))
+        tree = walk(target, exclude=(sig_path,))
     except ModelTreeError as exc:
         results[LAYOUT] = CheckResult(
             LAYOUT,
@@ -126,8 +123,8 @@ def check_model(
         "files": len(tree),
         "bytes": tree.total_size,
         "root_digest": f"sha256:{evidence.sha256.root_digest_hex}",
-        "signature": str(sig_path) if sig_path else None,
-        "bom": str(bom_path) if bom_path else None,
+        "signature": str(sig_path) if policy.signature else None,
+        "bom": str(bom_path) if policy.bom else None,
     }
     if target.snapshot is not None:
         facts["hf_repo"] = target.snapshot.repo_id
@@ -177,10 +174,6 @@ def _failed(results: dict[str, CheckResult], name: str) -> bool:
 
 def _blocked(check: str, cause: str) -> CheckResult:
     return CheckResult(check, Status.BLOCKED, f"not evaluated: the {cause} check failed")
-
-
-def _opt(path: str | os.PathLike[str] | None) -> Path | None:
-    return Path(path) if path is not None else None
 
 
 def _policy_label(policy: Policy) -> str:

@@ -220,7 +220,7 @@ def _build(document: Mapping[str, Any], base: Path, label: Path) -> Policy:
         signature = SignaturePolicy(
             signers=signers,
             required=section.get("required", True),
-            file=section.get("file", "model.sig"),
+            file=section.get("file"),
             ignore_unsigned_files=section.get("ignore_unsigned_files", False),
         )
     scan = None
@@ -257,7 +257,7 @@ def _build(document: Mapping[str, Any], base: Path, label: Path) -> Policy:
         section = document["bom"]
         bom = BomPolicy(
             required=section.get("required", True),
-            file=section.get("file", "bom.cdx.json"),
+            file=section.get("file"),
             verify_hashes=section.get("verify_hashes", True),
         )
     remote = RemoteCodePolicy(**document["remote_code"]) if "remote_code" in document else None

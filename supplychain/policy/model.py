@@ -40,7 +40,8 @@ class SignerSpec:
 class SignaturePolicy:
     signers: tuple[SignerSpec, ...]
     required: bool = True
-    file: str = "model.sig"
+    #: Relative to the model directory; None = the standard place (MODEL/model.sig, FILE.sig).
+    file: str | None = None
     ignore_unsigned_files: bool = False
 
 
@@ -71,7 +72,8 @@ class LicensePolicy:
 @dataclass(frozen=True)
 class BomPolicy:
     required: bool = True
-    file: str = "bom.cdx.json"
+    #: Relative to the model directory; None = MODEL/bom.cdx.json, else MODEL.cdx.json beside it.
+    file: str | None = None
     verify_hashes: bool = True
 
 

@@ -21,8 +21,9 @@ def _checkpoint(directory: Path, name: str = "pytorch_model.bin", **extra: objec
     return torch_zip(directory / name, dumps(OD(tuple(items))), {"0": floats(1, 2, 3, 4)})
 
 
-def test_converts_beside_the_source_with_the_hugging_face_name(tmp_path: Path,
-                                                                run_cli: RunCli) -> None:
+def test_converts_beside_the_source_with_the_hugging_face_name(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
     source = _checkpoint(tmp_path)
     result = run_cli("convert", source)
     assert result.exit_code == 0, result
@@ -55,8 +56,10 @@ def test_record_is_written_and_matches_its_schema(tmp_path: Path, run_cli: RunCl
     document = json.loads(record.read_text())
     jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).validate(document)
     names = [(c["source"]["name"], c["output"]["name"]) for c in document["conversions"]]
-    assert names == [("pytorch_model-00001-of-00002.bin", "model-00001-of-00002.safetensors"),
-                     ("pytorch_model-00002-of-00002.bin", "model-00002-of-00002.safetensors")]
+    assert names == [
+        ("pytorch_model-00001-of-00002.bin", "model-00001-of-00002.safetensors"),
+        ("pytorch_model-00002-of-00002.bin", "model-00002-of-00002.safetensors"),
+    ]
     assert document["conversions"][0]["aliases"] == {"lm_head.weight": "embed.weight"}
     assert document["indexes"][0]["output"]["name"] == "model.safetensors.index.json"
 
@@ -95,8 +98,11 @@ def test_input_errors_exit_2(tmp_path: Path, run_cli: RunCli) -> None:
 
 
 def test_unsupported_content_exits_3(tmp_path: Path, run_cli: RunCli) -> None:
-    source = torch_zip(tmp_path / "c.pt", dumps(OD((("c", tensor(
-        "0", 1, (1,), (1,), storage="ComplexDoubleStorage")),))), {"0": bytes(16)})
+    source = torch_zip(
+        tmp_path / "c.pt",
+        dumps(OD((("c", tensor("0", 1, (1,), (1,), storage="ComplexDoubleStorage")),))),
+        {"0": bytes(16)},
+    )
     result = run_cli("convert", source)
     assert result.exit_code == 3, result
     assert "complex128" in result.stderr
@@ -105,13 +111,21 @@ def test_unsupported_content_exits_3(tmp_path: Path, run_cli: RunCli) -> None:
 def test_help_lists_examples_and_exit_codes(run_cli: RunCli) -> None:
     result = run_cli("convert", "--help")
     assert result.exit_code == 0
-    for text in ("Examples:", "Exit codes:", "--drop-non-tensors", "--verify-with-torch",
-                 "--record", "--key", "4 the output did not"):
+    for text in (
+        "Examples:",
+        "Exit codes:",
+        "--drop-non-tensors",
+        "--verify-with-torch",
+        "--record",
+        "--key",
+        "4 the output did not",
+    ):
         assert text in result.stdout
 
 
-def test_verify_with_torch_needs_torch(tmp_path: Path, run_cli: RunCli,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verify_with_torch_needs_torch(
+    tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from supplychain.conversion import torchcheck
 
     monkeypatch.setattr(torchcheck, "torch_available", lambda: False)
@@ -134,7 +148,12 @@ def test_symbolic_links_are_followed_only_when_allowed(tmp_path: Path, run_cli: 
     (snapshot / "pytorch_model.bin").symlink_to(blobs / "abc123")
     refused = run_cli("convert", snapshot, "-o", tmp_path / "out")
     assert refused.exit_code == 2 and "link" in refused.stderr
-    allowed = run_cli("convert", tmp_path / "snapshot" / "pytorch_model.bin", "-o",
-                      tmp_path / "model.safetensors", "--allow-symlinks")
+    allowed = run_cli(
+        "convert",
+        tmp_path / "snapshot" / "pytorch_model.bin",
+        "-o",
+        tmp_path / "model.safetensors",
+        "--allow-symlinks",
+    )
     assert allowed.exit_code == 0, allowed
     assert (tmp_path / "model.safetensors").is_file()

@@ -14,15 +14,39 @@ import blake3
 
 #: torch dtype name -> safetensors code, as the reference writer names them.
 CODES = {
-    "float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16", "int64": "I64",
-    "int32": "I32", "int16": "I16", "int8": "I8", "uint64": "U64", "uint32": "U32",
-    "uint16": "U16", "uint8": "U8", "bool": "BOOL", "complex64": "C64",
-    "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "float8_e4m3fnuz": "F8_E4M3FNUZ",
-    "float8_e5m2fnuz": "F8_E5M2FNUZ", "float8_e8m0fnu": "F8_E8M0", "float4_e2m1fn_x2": "F4",
+    "float64": "F64",
+    "float32": "F32",
+    "float16": "F16",
+    "bfloat16": "BF16",
+    "int64": "I64",
+    "int32": "I32",
+    "int16": "I16",
+    "int8": "I8",
+    "uint64": "U64",
+    "uint32": "U32",
+    "uint16": "U16",
+    "uint8": "U8",
+    "bool": "BOOL",
+    "complex64": "C64",
+    "float8_e4m3fn": "F8_E4M3",
+    "float8_e5m2": "F8_E5M2",
+    "float8_e4m3fnuz": "F8_E4M3FNUZ",
+    "float8_e5m2fnuz": "F8_E5M2FNUZ",
+    "float8_e8m0fnu": "F8_E8M0",
+    "float4_e2m1fn_x2": "F4",
 }
 #: Dtypes torch.save writes with _rebuild_tensor_v3 (and does not byte-swap when loading).
-V3_DTYPES = {"uint16", "uint32", "uint64", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
-             "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2"}
+V3_DTYPES = {
+    "uint16",
+    "uint32",
+    "uint64",
+    "float8_e4m3fn",
+    "float8_e5m2",
+    "float8_e4m3fnuz",
+    "float8_e5m2fnuz",
+    "float8_e8m0fnu",
+    "float4_e2m1fn_x2",
+}
 
 
 def raw_bytes(torch: Any, tensor: Any) -> bytes:
@@ -36,8 +60,11 @@ def expected(torch: Any, tensor: Any) -> dict[str, Any]:
     shape = list(tensor.shape)
     if name == "float4_e2m1fn_x2":
         shape[-1] *= 2
-    return {"dtype": CODES[name], "shape": shape,
-            "blake3": blake3.blake3(raw_bytes(torch, tensor)).hexdigest()}
+    return {
+        "dtype": CODES[name],
+        "shape": shape,
+        "blake3": blake3.blake3(raw_bytes(torch, tensor)).hexdigest(),
+    }
 
 
 def dtype_tensors(torch: Any) -> dict[str, Any]:
@@ -46,10 +73,17 @@ def dtype_tensors(torch: Any) -> dict[str, Any]:
     values = torch.randn(2, 3, generator=gen) * 4
     ints = torch.tensor([[0, 1, -2], [127, -128, 42]])
     state: dict[str, Any] = {
-        "f64": values.double(), "f32": values.clone(), "f16": values.half(),
-        "bf16": values.bfloat16(), "i64": ints.clone() * 10**12, "i32": ints.int() * 10**6,
-        "i16": ints.short() * 200, "i8": ints.to(torch.int8), "u8": ints.abs().to(torch.uint8),
-        "bool": ints > 0, "c64": torch.complex(values, -values),
+        "f64": values.double(),
+        "f32": values.clone(),
+        "f16": values.half(),
+        "bf16": values.bfloat16(),
+        "i64": ints.clone() * 10**12,
+        "i32": ints.int() * 10**6,
+        "i16": ints.short() * 200,
+        "i8": ints.to(torch.int8),
+        "u8": ints.abs().to(torch.uint8),
+        "bool": ints > 0,
+        "c64": torch.complex(values, -values),
         "u16": torch.tensor([[0, 1, 65535], [256, 513, 40000]], dtype=torch.uint16),
         "u32": torch.tensor([0, 1, 2**32 - 1], dtype=torch.uint32),
         "u64": torch.tensor([0, 2**63 + 5, 2**64 - 1], dtype=torch.uint64),
@@ -57,9 +91,11 @@ def dtype_tensors(torch: Any) -> dict[str, Any]:
     for name in ("float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz"):
         state[name] = values.to(getattr(torch, name))
     state["float8_e8m0fnu"] = torch.tensor([0, 1, 127, 200], dtype=torch.uint8).view(
-        torch.float8_e8m0fnu)
+        torch.float8_e8m0fnu
+    )
     state["float4_e2m1fn_x2"] = torch.tensor([[0x12, 0x34], [0xAB, 0xFF]], dtype=torch.uint8).view(
-        torch.float4_e2m1fn_x2)
+        torch.float4_e2m1fn_x2
+    )
     return state
 
 
@@ -70,13 +106,16 @@ def view_tensors(torch: Any) -> dict[str, Any]:
     complex_values = torch.complex(torch.arange(4.0), torch.arange(4.0) - 1.5)
     state: dict[str, Any] = collections.OrderedDict()
     state["base"] = base
-    state["rows"] = matrix[1:3]                 # offset 6, contiguous
-    state["transposed"] = matrix.t()            # non-contiguous
-    state["strided"] = base[::3]                # gaps
-    state["column"] = matrix[:, 2]              # offset + stride
-    state["expanded"] = torch.tensor([7.0]).expand(3, 4)   # stride 0
-    state["channels_last"] = torch.arange(2 * 3 * 2 * 2, dtype=torch.int16).view(
-        2, 3, 2, 2).contiguous(memory_format=torch.channels_last)
+    state["rows"] = matrix[1:3]  # offset 6, contiguous
+    state["transposed"] = matrix.t()  # non-contiguous
+    state["strided"] = base[::3]  # gaps
+    state["column"] = matrix[:, 2]  # offset + stride
+    state["expanded"] = torch.tensor([7.0]).expand(3, 4)  # stride 0
+    state["channels_last"] = (
+        torch.arange(2 * 3 * 2 * 2, dtype=torch.int16)
+        .view(2, 3, 2, 2)
+        .contiguous(memory_format=torch.channels_last)
+    )
     state["scalar"] = torch.tensor(3.25)
     state["empty"] = torch.zeros(0, 5)
     state["empty_view"] = matrix[2:2]
@@ -84,11 +123,11 @@ def view_tensors(torch: Any) -> dict[str, Any]:
     state["neg"] = torch._neg_view(torch.tensor([1.0, -2.0, 0.0, float("inf")]))
     state["neg_int"] = torch._neg_view(torch.tensor([1, -2, 3], dtype=torch.int32))
     state["conj_imag"] = torch.complex(torch.ones(3), torch.arange(3.0)).conj().imag  # neg view
-    state["tied_a"] = base                      # the same tensor under three names
+    state["tied_a"] = base  # the same tensor under three names
     state["tied_b"] = base
     state["weight"] = torch.nn.Parameter(torch.ones(2, 2))
     state["weight_tied"] = state["weight"]
-    sliced = torch.arange(100.0)[10:20]          # a saved slice stores all 100 elements
+    sliced = torch.arange(100.0)[10:20]  # a saved slice stores all 100 elements
     state["slice"] = sliced
     return state
 
@@ -107,15 +146,23 @@ def lightning_checkpoint(torch: Any, state_dict: dict[str, Any], *, custom: bool
 
     hparams = AttributeDict(lr=0.001, layers=2, args=argparse.Namespace(seed=1, name="run"))
     checkpoint: dict[str, Any] = {
-        "epoch": 3, "global_step": 1200, "pytorch-lightning_version": "2.4.0",
+        "epoch": 3,
+        "global_step": 1200,
+        "pytorch-lightning_version": "2.4.0",
         "state_dict": state_dict,
         "loops": {"fit_loop": {"epoch_progress": {"total": {"completed": 3}}}},
-        "callbacks": {"ModelCheckpoint{'monitor': 'val_loss'}": {"best_model_score":
-                                                                  torch.tensor(0.25)}},
-        "optimizer_states": [{"state": {0: {"step": torch.tensor(5.0),
-                                            "exp_avg": torch.zeros(2, 2)}},
-                              "param_groups": [{"lr": 0.001, "params": [0]}]}],
-        "lr_schedulers": [], "hparams_name": "kwargs", "hyper_parameters": hparams,
+        "callbacks": {
+            "ModelCheckpoint{'monitor': 'val_loss'}": {"best_model_score": torch.tensor(0.25)}
+        },
+        "optimizer_states": [
+            {
+                "state": {0: {"step": torch.tensor(5.0), "exp_avg": torch.zeros(2, 2)}},
+                "param_groups": [{"lr": 0.001, "params": [0]}],
+            }
+        ],
+        "lr_schedulers": [],
+        "hparams_name": "kwargs",
+        "hyper_parameters": hparams,
     }
     if custom:
         config = _fake_module("my_project.config")

@@ -77,13 +77,21 @@ def _emit(value: Any) -> bytes:
     if isinstance(value, OD):
         body = b"".join(_emit(k) + _emit(v) for k, v in value.items)
         return _emit(Call(G("collections", "OrderedDict"))) + (
-            b"(" + body + b"u" if value.items else b"")
+            b"(" + body + b"u" if value.items else b""
+        )
     raise TypeError(type(value))
 
 
-def tensor(key: str, numel: int, size: tuple[int, ...], stride: tuple[int, ...], *,
-           offset: int = 0, storage: str = "FloatStorage",
-           rebuild: G = G("torch._utils", "_rebuild_tensor_v2")) -> Call:
+def tensor(
+    key: str,
+    numel: int,
+    size: tuple[int, ...],
+    stride: tuple[int, ...],
+    *,
+    offset: int = 0,
+    storage: str = "FloatStorage",
+    rebuild: G = G("torch._utils", "_rebuild_tensor_v2"),
+) -> Call:
     pid = Pid(("storage", G("torch", storage), key, "cpu", numel))
     return Call(rebuild, (pid, offset, size, stride, False, Call(G("collections", "OrderedDict"))))
 
@@ -93,8 +101,14 @@ def open_marker(marker: Path) -> Call:
     return Call(G("builtins", "open"), (str(marker), "w"))
 
 
-def torch_zip(path: Path, pickle: bytes, records: dict[str, bytes], *,
-              prefix: str = "archive", byteorder: str | None = "little") -> Path:
+def torch_zip(
+    path: Path,
+    pickle: bytes,
+    records: dict[str, bytes],
+    *,
+    prefix: str = "archive",
+    byteorder: str | None = "little",
+) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr(f"{prefix}/data.pkl", pickle)
         if byteorder is not None:

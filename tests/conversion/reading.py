@@ -21,8 +21,12 @@ def read_safetensors(path: Path) -> tuple[dict[str, str], dict[str, dict[str, An
     for name, entry in header.items():
         begin, end = entry["data_offsets"]
         data = raw[base + begin : base + end]
-        tensors[name] = {"dtype": entry["dtype"], "shape": entry["shape"], "data": data,
-                         "blake3": blake3.blake3(data).hexdigest()}
+        tensors[name] = {
+            "dtype": entry["dtype"],
+            "shape": entry["shape"],
+            "data": data,
+            "blake3": blake3.blake3(data).hexdigest(),
+        }
     return metadata, tensors
 
 

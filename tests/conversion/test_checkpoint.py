@@ -34,8 +34,13 @@ def test_unreferenced_records_and_members_are_reported(tmp_path: Path) -> None:
 
 
 def test_any_archive_prefix_and_no_byteorder_record(tmp_path: Path) -> None:
-    source = torch_zip(tmp_path / "m.pt", _state(), {"0": floats(1, 2, 3, 4)},
-                       prefix="some/deep/name", byteorder=None)
+    source = torch_zip(
+        tmp_path / "m.pt",
+        _state(),
+        {"0": floats(1, 2, 3, 4)},
+        prefix="some/deep/name",
+        byteorder=None,
+    )
     with open_checkpoint(source) as checkpoint:
         assert checkpoint.byteorder == "little"
         assert isinstance(checkpoint.root, Mapping)
@@ -62,8 +67,10 @@ def test_a_deflated_record_that_expands_past_its_declared_size_stops(tmp_path: P
     start = info.header_offset + 30 + len(info.filename) + len(info.extra)
     raw[start : start + info.compress_size] = payload[: info.compress_size]
     source.write_bytes(bytes(raw))
-    with open_checkpoint(source) as checkpoint, pytest.raises(
-            CheckpointFormatError, match=r"does not inflate|inflates to"):
+    with (
+        open_checkpoint(source) as checkpoint,
+        pytest.raises(CheckpointFormatError, match=r"does not inflate|inflates to"),
+    ):
         checkpoint.storage("0")
 
 
@@ -98,17 +105,21 @@ def test_legacy_trailing_bytes_are_reported(tmp_path: Path) -> None:
         assert checkpoint.orphans == ("8 bytes after the last storage",)
 
 
-@pytest.mark.parametrize(("array", "reason"), [
-    (np.array([b"ab"], dtype="S2"), "byte strings"),
-    (np.zeros(2, dtype=[("a", "<f4")]), "structured or object"),
-    (np.zeros(2, dtype="<c16"), "complex128"),
-    (np.zeros(2, dtype="V2"), "raw void records"),
-])
-def test_numpy_dtypes_without_a_safetensors_code(tmp_path: Path, array: np.ndarray,
-                                                 reason: str) -> None:
+@pytest.mark.parametrize(
+    ("array", "reason"),
+    [
+        (np.array([b"ab"], dtype="S2"), "byte strings"),
+        (np.zeros(2, dtype=[("a", "<f4")]), "structured or object"),
+        (np.zeros(2, dtype="<c16"), "complex128"),
+        (np.zeros(2, dtype="V2"), "raw void records"),
+    ],
+)
+def test_numpy_dtypes_without_a_safetensors_code(
+    tmp_path: Path, array: np.ndarray, reason: str
+) -> None:
     np.save(tmp_path / "a.npy", array)
     with open_checkpoint(tmp_path / "a.npy") as checkpoint:
-        (_, node), = checkpoint.root.items  # type: ignore[union-attr]
+        ((_, node),) = checkpoint.root.items  # type: ignore[union-attr]
         assert isinstance(node, Unsupported) and reason in node.reason
 
 
@@ -126,8 +137,9 @@ def test_numpy_arrays_inside_pickles_both_protocols(tmp_path: Path) -> None:
     big = np.arange(40000, dtype="<f4")  # larger than the inline-bytes limit: a file range
     for protocol in (2, 4):
         path = tmp_path / f"arrays{protocol}.pkl"
-        path.write_bytes(pickle.dumps({"small": np.arange(3, dtype=">i2"), "big": big},
-                                      protocol=protocol))
+        path.write_bytes(
+            pickle.dumps({"small": np.arange(3, dtype=">i2"), "big": big}, protocol=protocol)
+        )
         with open_checkpoint(path) as checkpoint:
             root = checkpoint.root
             assert isinstance(root, Mapping)

@@ -128,15 +128,19 @@ def test_partial_views_of_one_storage_are_each_materialized(tmp_path: Path) -> N
 
 def test_uint8_storage_shared_with_float8_views(tmp_path: Path) -> None:
     raw = torch.arange(8, dtype=torch.uint8)
-    state = {"raw": raw, "f8": raw.view(torch.float8_e4m3fn), "f8_tail": raw[4:].view(
-        torch.float8_e5m2)}
+    state = {
+        "raw": raw,
+        "f8": raw.view(torch.float8_e4m3fn),
+        "f8_tail": raw[4:].view(torch.float8_e5m2),
+    }
     source = save(state, tmp_path / "shared.pt")
     _, ours, _ = converted(source, tmp_path)
     assert_same(ours, torch.load(source, weights_only=True), {})
 
 
 def test_large_non_contiguous_tensor_is_gathered_in_chunks(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from supplychain.conversion import gather
 
     matrix = torch.randn(1200, 1100)  # 5 MiB transposed: several 1 MiB blocks of rows
@@ -144,8 +148,11 @@ def test_large_non_contiguous_tensor_is_gathered_in_chunks(
     blocks = []
     original = gather._blocks
     monkeypatch.setattr(gather, "CHUNK", 1 << 20)
-    monkeypatch.setattr(gather, "_blocks", lambda a, limit: blocks.extend(
-        b.nbytes for b in original(a, limit)) or original(a, limit))
+    monkeypatch.setattr(
+        gather,
+        "_blocks",
+        lambda a, limit: blocks.extend(b.nbytes for b in original(a, limit)) or original(a, limit),
+    )
     _, ours, _ = converted(source, tmp_path)
     assert_same(ours, torch.load(source, weights_only=True), {})
     assert len(blocks) > 5 and max(blocks) <= 1 << 20
@@ -192,7 +199,9 @@ def test_lightning_checkpoint_converts_its_state_dict(tmp_path: Path) -> None:
     assert "optimizer_states" in skipped and "2 tensor(s)" in skipped["optimizer_states"].what
     assert "AttributeDict" in skipped["hyper_parameters"].what
     assert {f.symbol for f in conversion.notes} >= {
-        "pytorch_lightning.utilities.parsing.AttributeDict", "argparse.Namespace"}
+        "pytorch_lightning.utilities.parsing.AttributeDict",
+        "argparse.Namespace",
+    }
 
 
 def test_lightning_checkpoint_with_an_unknown_class_needs_drop_non_tensors(tmp_path: Path) -> None:
@@ -212,8 +221,12 @@ def test_lightning_checkpoint_with_an_unknown_class_needs_drop_non_tensors(tmp_p
 def test_nested_checkpoint_keys(tmp_path: Path) -> None:
     model = {"encoder.weight": torch.randn(2, 3), "head": [torch.ones(2), torch.zeros(1)]}
     ema = {"encoder.weight": torch.randn(2, 3)}
-    state = {"model": model, "ema": ema, "optimizer": {"state": {0: {"m": torch.ones(1)}},
-                                                      "param_groups": []}, "epoch": 4}
+    state = {
+        "model": model,
+        "ema": ema,
+        "optimizer": {"state": {0: {"m": torch.ones(1)}}, "param_groups": []},
+        "epoch": 4,
+    }
     source = save(state, tmp_path / "nested.pt")
     conversion, ours, _ = converted(source, tmp_path, key="ema")
     assert conversion.selected == ("ema",)
@@ -222,8 +235,12 @@ def test_nested_checkpoint_keys(tmp_path: Path) -> None:
     assert set(ours) == {"encoder.weight", "head.0", "head.1"}
     assert torch.equal(ours["head.0"], model["head"][0])
     conversion, ours, _ = converted(source, tmp_path, overwrite=True)
-    assert set(ours) == {"model.encoder.weight", "model.head.0", "model.head.1",
-                         "ema.encoder.weight"}
+    assert set(ours) == {
+        "model.encoder.weight",
+        "model.head.0",
+        "model.head.1",
+        "ema.encoder.weight",
+    }
     assert {s.path for s in conversion.skipped} == {"optimizer", "epoch"}
 
 
@@ -239,37 +256,48 @@ def test_sharded_checkpoint_and_index(tmp_path: Path) -> None:
     model = tmp_path / "model"
     model.mkdir()
     embed = torch.randn(5, 4)
-    shards = {"pytorch_model-00001-of-00002.bin": {"embed.weight": embed, "lm_head.weight": embed},
-              "pytorch_model-00002-of-00002.bin": {"layers.0.weight": torch.randn(4, 4).t()}}
+    shards = {
+        "pytorch_model-00001-of-00002.bin": {"embed.weight": embed, "lm_head.weight": embed},
+        "pytorch_model-00002-of-00002.bin": {"layers.0.weight": torch.randn(4, 4).t()},
+    }
     weight_map = {}
     for name, state in shards.items():
         save(state, model / name)
         weight_map.update({tensor: name for tensor in state})
-    (model / "pytorch_model.bin.index.json").write_text(json.dumps(
-        {"metadata": {"total_size": 123}, "weight_map": weight_map}))
+    (model / "pytorch_model.bin.index.json").write_text(
+        json.dumps({"metadata": {"total_size": 123}, "weight_map": weight_map})
+    )
     (model / "config.json").write_text("{}")
 
     report = convert(model)
 
     index = json.loads((model / "model.safetensors.index.json").read_text())
-    assert index["weight_map"] == {"embed.weight": "model-00001-of-00002.safetensors",
-                                   "layers.0.weight": "model-00002-of-00002.safetensors"}
-    assert index["metadata"] == {"total_size": (5 * 4 + 4 * 4) * 4,
-                                 "lm_head.weight": "embed.weight"}
+    assert index["weight_map"] == {
+        "embed.weight": "model-00001-of-00002.safetensors",
+        "layers.0.weight": "model-00002-of-00002.safetensors",
+    }
+    assert index["metadata"] == {
+        "total_size": (5 * 4 + 4 * 4) * 4,
+        "lm_head.weight": "embed.weight",
+    }
     for name in shards:
-        ours = load_ours(model / name.replace("pytorch_model", "model").replace(
-            ".bin", ".safetensors"))
-        assert_same(ours, torch.load(model / name, weights_only=True),
-                    {"lm_head.weight": "embed.weight"})
+        ours = load_ours(
+            model / name.replace("pytorch_model", "model").replace(".bin", ".safetensors")
+        )
+        assert_same(
+            ours, torch.load(model / name, weights_only=True), {"lm_head.weight": "embed.weight"}
+        )
     assert len(report.files) == 2 and len(report.indexes) == 1
 
 
 def test_numpy_files(tmp_path: Path) -> None:
     import numpy as np
 
-    arrays = {"w": np.arange(12, dtype=">i4").reshape(3, 4),
-              "f": np.asfortranarray(np.linspace(0, 1, 6, dtype=np.float16).reshape(2, 3)),
-              "b": np.array([True, False, True])}
+    arrays = {
+        "w": np.arange(12, dtype=">i4").reshape(3, 4),
+        "f": np.asfortranarray(np.linspace(0, 1, 6, dtype=np.float16).reshape(2, 3)),
+        "b": np.array([True, False, True]),
+    }
     np.savez(tmp_path / "a.npz", **arrays)
     np.savez_compressed(tmp_path / "c.npz", **arrays)
     np.save(tmp_path / "w.npy", arrays["w"])
@@ -278,16 +306,20 @@ def test_numpy_files(tmp_path: Path) -> None:
         convert(tmp_path / name, out)
         ours = load_ours(out)
         for key, array in arrays.items():
-            assert ours[key].numpy().tobytes() == np.ascontiguousarray(array).astype(
-                array.dtype.newbyteorder("<")).tobytes()
+            assert (
+                ours[key].numpy().tobytes()
+                == np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes()
+            )
             assert list(ours[key].shape) == list(array.shape)
     convert(tmp_path / "w.npy", tmp_path / "w.safetensors")
     assert load_ours(tmp_path / "w.safetensors")["w"].tolist() == arrays["w"].tolist()
 
 
 def test_big_endian_archive(tmp_path: Path) -> None:
-    state = {name: checkpoints.dtype_tensors(torch)[name]
-             for name in ("f64", "f32", "f16", "bf16", "i64", "c64", "u8", "u16", "u64")}
+    state = {
+        name: checkpoints.dtype_tensors(torch)[name]
+        for name in ("f64", "f32", "f16", "bf16", "i64", "c64", "u8", "u16", "u64")
+    }
     little = save(state, tmp_path / "little.pt")
     big = tmp_path / "big.pt"
     checkpoints.big_endian_copy(little, big, checkpoints.swap_units(torch, state))
@@ -296,14 +328,13 @@ def test_big_endian_archive(tmp_path: Path) -> None:
     loaded = torch.load(big, weights_only=True)
     classic = {k: v for k, v in loaded.items() if str(v.dtype)[6:] not in checkpoints.V3_DTYPES}
     assert_same(ours, classic, {})  # torch swaps classic dtypes exactly as we do
-    assert_same(ours, state, {})    # and v3 dtypes (which torch leaves unswapped) too
+    assert_same(ours, state, {})  # and v3 dtypes (which torch leaves unswapped) too
 
 
 def test_deflated_and_zip64_records(tmp_path: Path) -> None:
     state = {"w": torch.randn(64, 8), "t": torch.randn(8, 8).t()}
     stored = save(state, tmp_path / "stored.pt")
-    for label, kwargs in (("deflated", {"compress_type": zipfile.ZIP_DEFLATED}),
-                          ("zip64", {})):
+    for label, kwargs in (("deflated", {"compress_type": zipfile.ZIP_DEFLATED}), ("zip64", {})):
         rewritten = tmp_path / f"{label}.pt"
         with zipfile.ZipFile(stored) as archive, zipfile.ZipFile(rewritten, "w") as out:
             for info in archive.infolist():
@@ -327,16 +358,23 @@ def test_whole_module_pickle_is_refused_without_running_it(tmp_path: Path) -> No
     assert not (tmp_path / "out.safetensors").exists()
 
 
-@pytest.mark.parametrize(("label", "make", "reason"), [
-    ("quantized", lambda: torch.quantize_per_tensor(torch.ones(2), 0.1, 0, torch.quint8),
-     "quantized"),
-    ("sparse", lambda: torch.ones(2, 2).to_sparse(), "sparse"),
-    ("complex128", lambda: torch.ones(2, dtype=torch.complex128), "complex128"),
-    ("meta", lambda: torch.empty(2, device="meta"), "meta tensor"),
-    ("complex32", lambda: torch.ones(2, dtype=torch.complex32), "complex32"),
-])
-def test_unsupported_tensor_kinds_are_refused_by_name(tmp_path: Path, label: str, make: Any,
-                                                      reason: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "make", "reason"),
+    [
+        (
+            "quantized",
+            lambda: torch.quantize_per_tensor(torch.ones(2), 0.1, 0, torch.quint8),
+            "quantized",
+        ),
+        ("sparse", lambda: torch.ones(2, 2).to_sparse(), "sparse"),
+        ("complex128", lambda: torch.ones(2, dtype=torch.complex128), "complex128"),
+        ("meta", lambda: torch.empty(2, device="meta"), "meta tensor"),
+        ("complex32", lambda: torch.ones(2, dtype=torch.complex32), "complex32"),
+    ],
+)
+def test_unsupported_tensor_kinds_are_refused_by_name(
+    tmp_path: Path, label: str, make: Any, reason: str
+) -> None:
     source = save({"ok": torch.ones(1), label: make()}, tmp_path / f"{label}.pt")
     with pytest.raises(UnsupportedContentError, match=reason) as refused:
         convert(source, tmp_path / "out.safetensors")
@@ -346,8 +384,10 @@ def test_unsupported_tensor_kinds_are_refused_by_name(tmp_path: Path, label: str
 
 
 def test_name_collisions_name_both_paths(tmp_path: Path) -> None:
-    source = save(collections.OrderedDict([("a.b", torch.ones(1)), ("a", {"b": torch.zeros(1)})]),
-                  tmp_path / "clash.pt")
+    source = save(
+        collections.OrderedDict([("a.b", torch.ones(1)), ("a", {"b": torch.zeros(1)})]),
+        tmp_path / "clash.pt",
+    )
     with pytest.raises(UnsupportedContentError, match=r"\['a.b'\] and \['a'\]\['b'\]"):
         convert(source, tmp_path / "out.safetensors")
 
@@ -378,8 +418,9 @@ def test_source_is_untouched_and_digests_are_reported(tmp_path: Path) -> None:
     assert conversion.source_sha256 == hashlib.sha256(before).hexdigest()
 
 
-def test_verify_with_torch_catches_a_difference(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verify_with_torch_catches_a_difference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from supplychain.conversion import converter as converter_module
 
     source = save({"w": torch.arange(8.0)}, tmp_path / "w.pt")
@@ -404,11 +445,14 @@ def test_output_is_byte_identical_to_the_reference_writer(tmp_path: Path) -> Non
     source = save(state, tmp_path / "all.pt")
     convert(source, tmp_path / "ours.safetensors")
     loaded = torch.load(source, weights_only=True)
-    safetensors_torch.save_file({k: v.contiguous() for k, v in loaded.items()},
-                                str(tmp_path / "reference.safetensors"),
-                                metadata={"format": "pt"})
+    safetensors_torch.save_file(
+        {k: v.contiguous() for k, v in loaded.items()},
+        str(tmp_path / "reference.safetensors"),
+        metadata={"format": "pt"},
+    )
     assert (tmp_path / "ours.safetensors").read_bytes() == (
-        tmp_path / "reference.safetensors").read_bytes()
+        tmp_path / "reference.safetensors"
+    ).read_bytes()
 
 
 def test_a_bare_tensor_file(tmp_path: Path) -> None:

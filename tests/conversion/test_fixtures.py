@@ -23,7 +23,10 @@ def _assert_matches(metadata: dict[str, str], tensors: dict[str, dict], expected
     for name, want in expected["tensors"].items():
         got = tensors[name]
         assert (got["dtype"], got["shape"], got["blake3"]) == (
-            want["dtype"], want["shape"], want["blake3"]), name
+            want["dtype"],
+            want["shape"],
+            want["blake3"],
+        ), name
 
 
 @pytest.mark.parametrize("name", SINGLE_FILES)
@@ -39,8 +42,10 @@ def test_fixture_converts_to_the_expected_tensors(name: str, tmp_path: Path) -> 
     assert hashlib.sha256(source.read_bytes()).hexdigest() == before
     (conversion,) = report.files
     assert conversion.source_sha256 == before
-    assert conversion.output_sha256 == hashlib.sha256(
-        (tmp_path / "out.safetensors").read_bytes()).hexdigest()
+    assert (
+        conversion.output_sha256
+        == hashlib.sha256((tmp_path / "out.safetensors").read_bytes()).hexdigest()
+    )
     assert conversion.self_check.tensors == len(EXPECTED[name]["tensors"])
 
 
@@ -49,9 +54,28 @@ def test_header_is_sorted_like_the_reference_writer(tmp_path: Path) -> None:
     order = header_order(tmp_path / "out.safetensors")
     _, tensors = read_safetensors(tmp_path / "out.safetensors")
     assert order[0] == "__metadata__"
-    ranks = ["U64", "I64", "F64", "C64", "F32", "U32", "I32", "BF16", "F16", "U16", "I16",
-             "F8_E5M2FNUZ", "F8_E4M3FNUZ", "F8_E8M0", "F8_E4M3", "F8_E5M2", "I8", "U8", "F4",
-             "BOOL"]
+    ranks = [
+        "U64",
+        "I64",
+        "F64",
+        "C64",
+        "F32",
+        "U32",
+        "I32",
+        "BF16",
+        "F16",
+        "U16",
+        "I16",
+        "F8_E5M2FNUZ",
+        "F8_E4M3FNUZ",
+        "F8_E8M0",
+        "F8_E4M3",
+        "F8_E5M2",
+        "I8",
+        "U8",
+        "F4",
+        "BOOL",
+    ]
     keys = [(ranks.index(tensors[n]["dtype"]), n.encode()) for n in order[1:]]
     assert keys == sorted(keys)
 
@@ -77,16 +101,21 @@ def test_sharded_fixture_gets_a_recomputed_index(tmp_path: Path) -> None:
     written = {name: shard for shard, (_, tensors) in shards.items() for name in tensors}
     assert index["weight_map"] == written
     assert index["metadata"]["total_size"] == sum(
-        len(t["data"]) for _, tensors in shards.values() for t in tensors.values())
+        len(t["data"]) for _, tensors in shards.values() for t in tensors.values()
+    )
     assert index["metadata"]["lm_head.weight"] == "embed.weight"
     all_tensors = {name: t for _, tensors in shards.values() for name, t in tensors.items()}
-    _assert_matches({"format": "pt", **EXPECTED["sharded"]["aliases"]}, all_tensors,
-                    EXPECTED["sharded"])
+    _assert_matches(
+        {"format": "pt", **EXPECTED["sharded"]["aliases"]}, all_tensors, EXPECTED["sharded"]
+    )
     assert shards["model-00001-of-00002.safetensors"][0] == {
-        "format": "pt", "lm_head.weight": "embed.weight"}
+        "format": "pt",
+        "lm_head.weight": "embed.weight",
+    }
     assert [i.output_name for i in report.indexes] == ["model.safetensors.index.json"]
     assert (model / "pytorch_model-00001-of-00002.bin").read_bytes() == (
-        FIXTURES / "sharded" / "pytorch_model-00001-of-00002.bin").read_bytes()
+        FIXTURES / "sharded" / "pytorch_model-00001-of-00002.bin"
+    ).read_bytes()
 
 
 def test_fixtures_stay_small() -> None:

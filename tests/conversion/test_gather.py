@@ -11,11 +11,18 @@ from supplychain.conversion.storage import Bytes
 from supplychain.conversion.tree import TensorView
 
 
-def gathered(storage: bytes, code: str, offset: int, shape: tuple[int, ...],
-             stride: tuple[int, ...], **flags: bool) -> bytes:
+def gathered(
+    storage: bytes,
+    code: str,
+    offset: int,
+    shape: tuple[int, ...],
+    stride: tuple[int, ...],
+    **flags: bool,
+) -> bytes:
     view = TensorView("0", BY_CODE[code], offset, shape, stride, **flags)
-    return b"".join(bytes(c) for c in gather.chunks(view, Bytes.of_bytes("s", storage),
-                                                      gather.BufferRing()))
+    return b"".join(
+        bytes(c) for c in gather.chunks(view, Bytes.of_bytes("s", storage), gather.BufferRing())
+    )
 
 
 def test_a_plain_view_is_its_byte_range() -> None:
@@ -34,11 +41,15 @@ def test_strided_views_match_numpy() -> None:
 
 def test_big_endian_values_are_swapped_per_component() -> None:
     values = np.array([1.5, -2.25, 3.0], dtype=">f8")
-    assert gathered(values.tobytes(), "F64", 0, (3,), (1,), big_endian=True) == values.astype(
-        "<f8").tobytes()
+    assert (
+        gathered(values.tobytes(), "F64", 0, (3,), (1,), big_endian=True)
+        == values.astype("<f8").tobytes()
+    )
     pairs = np.array([1 + 2j, -3 - 4j], dtype=">c8")  # two big-endian float32 halves each
-    assert gathered(pairs.tobytes(), "C64", 0, (2,), (1,), big_endian=True) == pairs.astype(
-        "<c8").tobytes()
+    assert (
+        gathered(pairs.tobytes(), "C64", 0, (2,), (1,), big_endian=True)
+        == pairs.astype("<c8").tobytes()
+    )
     one_byte = bytes([1, 2, 3])
     assert gathered(one_byte, "U8", 0, (3,), (1,), big_endian=True) == one_byte
 
@@ -67,8 +78,10 @@ def test_large_gathers_are_cut_into_bounded_chunks(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(gather, "CHUNK", 1000)
     values = np.arange(40 * 30, dtype="<u2")
     view = TensorView("0", BY_CODE["U16"], 0, (30, 40), (1, 30))
-    chunks = [bytes(c) for c in gather.chunks(view, Bytes.of_bytes("s", values.tobytes()),
-                                              gather.BufferRing())]
+    chunks = [
+        bytes(c)
+        for c in gather.chunks(view, Bytes.of_bytes("s", values.tobytes()), gather.BufferRing())
+    ]
     assert all(len(c) <= 1000 for c in chunks) and len(chunks) > 1
     assert b"".join(chunks) == values.reshape(40, 30).T.tobytes()
     row = TensorView("0", BY_CODE["U16"], 0, (1200,), (1,), big_endian=True)

@@ -27,8 +27,12 @@ def _plain_args() -> tuple[object, ...]:
 def test_parameters_and_plain_retyping_are_tensors(tmp_path: Path) -> None:
     root = _root(
         tmp_path,
-        ("p", Call(G("torch._utils", "_rebuild_parameter"),
-                   (tensor("0", 4, (4,), (1,)), True, OD(())))),
+        (
+            "p",
+            Call(
+                G("torch._utils", "_rebuild_parameter"), (tensor("0", 4, (4,), (1,)), True, OD(()))
+            ),
+        ),
         ("retyped", Call(FROM_TYPE, (V2, PARAMETER, _plain_args(), {}))),
         ("subclass", Call(FROM_TYPE, (V2, G("my", "Tensor"), _plain_args(), {}))),
         ("odd_func", Call(FROM_TYPE, (G("my", "make"), PARAMETER, _plain_args(), {}))),
@@ -44,8 +48,9 @@ def test_tensor_metadata_conj_neg_and_unknown_keys(tmp_path: Path) -> None:
     def with_metadata(metadata: object) -> Call:
         return Call(V2, (*_plain_args(), metadata))
 
-    root = _root(tmp_path, ("neg", with_metadata({"neg": True})),
-                 ("odd", with_metadata({"sparse": True})))
+    root = _root(
+        tmp_path, ("neg", with_metadata({"neg": True})), ("odd", with_metadata({"sparse": True}))
+    )
     neg, odd = root.get("neg"), root.get("odd")
     assert isinstance(neg, TensorView) and neg.neg and not neg.conj
     assert isinstance(odd, Unsupported) and "sparse" in odd.reason
@@ -53,12 +58,15 @@ def test_tensor_metadata_conj_neg_and_unknown_keys(tmp_path: Path) -> None:
 
 def test_v3_dtype_must_be_a_torch_dtype(tmp_path: Path) -> None:
     v3 = G("torch._utils", "_rebuild_tensor_v3")
-    pid, offset, size, stride, grad, hooks = tensor("0", 16, (4,), (1,),
-                                                    storage="UntypedStorage").args
-    root = _root(tmp_path, ("f8", Call(v3, (pid, offset, size, stride, grad, hooks,
-                                             G("torch", "float8_e5m2")))),
-                 ("evil", Call(v3, (pid, offset, size, stride, grad, hooks, G("os", "x")))),
-                 ("bits", Call(v3, (pid, offset, size, stride, grad, hooks, G("torch", "bits8")))))
+    pid, offset, size, stride, grad, hooks = tensor(
+        "0", 16, (4,), (1,), storage="UntypedStorage"
+    ).args
+    root = _root(
+        tmp_path,
+        ("f8", Call(v3, (pid, offset, size, stride, grad, hooks, G("torch", "float8_e5m2")))),
+        ("evil", Call(v3, (pid, offset, size, stride, grad, hooks, G("os", "x")))),
+        ("bits", Call(v3, (pid, offset, size, stride, grad, hooks, G("torch", "bits8")))),
+    )
     f8 = root.get("f8")
     assert isinstance(f8, TensorView) and f8.dtype.code == "F8_E5M2"
     assert isinstance(root.get("evil"), Unsupported)
@@ -89,9 +97,13 @@ def test_data_helpers_and_foreign_objects(tmp_path: Path) -> None:
 
 
 def test_shared_nodes_stay_shared(tmp_path: Path) -> None:
-    source = torch_zip(tmp_path / "m.pt", b"\x80\x02}(X\x01\x00\x00\x00a" + dumps(
-        tensor("0", 4, (4,), (1,)))[2:-1] + b"q\x00X\x01\x00\x00\x00bh\x00u.",
-        {"0": floats(1, 2, 3, 4)})
+    source = torch_zip(
+        tmp_path / "m.pt",
+        b"\x80\x02}(X\x01\x00\x00\x00a"
+        + dumps(tensor("0", 4, (4,), (1,)))[2:-1]
+        + b"q\x00X\x01\x00\x00\x00bh\x00u.",
+        {"0": floats(1, 2, 3, 4)},
+    )
     with open_checkpoint(source) as checkpoint:
         root = checkpoint.root
         assert isinstance(root, Mapping)

@@ -40,10 +40,12 @@ def _good_tensor() -> Call:
     return tensor("0", 4, (2, 2), (2, 1))
 
 
-def _zip(tmp_path: Path, state: object, records: dict[str, bytes] | None = None,
-         name: str = "model.pt") -> Path:
-    return torch_zip(tmp_path / name, dumps(state),
-                     records if records is not None else {"0": floats(1, 2, 3, 4)})
+def _zip(
+    tmp_path: Path, state: object, records: dict[str, bytes] | None = None, name: str = "model.pt"
+) -> Path:
+    return torch_zip(
+        tmp_path / name, dumps(state), records if records is not None else {"0": floats(1, 2, 3, 4)}
+    )
 
 
 def test_a_clean_hand_made_checkpoint_converts(tmp_path: Path) -> None:
@@ -54,8 +56,7 @@ def test_a_clean_hand_made_checkpoint_converts(tmp_path: Path) -> None:
 
 def test_every_malicious_corpus_sample_is_refused_and_nothing_runs(tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    samples = [s for s in scan_corpus.build(tmp_path / "corpus")
-               if s.kind == scan_corpus.MALICIOUS]
+    samples = [s for s in scan_corpus.build(tmp_path / "corpus") if s.kind == scan_corpus.MALICIOUS]
     assert len(samples) > 20
     out = tmp_path / "out"
     out.mkdir()
@@ -109,8 +110,13 @@ def test_a_tensor_built_by_a_foreign_function_is_refused_even_when_dropping(tmp_
 def test_objects_mutated_in_place_are_never_waived(tmp_path: Path) -> None:
     # BUILD on the imported rebuild function itself (a loader would patch torch), POP, then
     # an ordinary state dict
-    pickle_bytes = (b"\x80\x02" + b"ctorch._utils\n_rebuild_tensor_v2\n" + b"}X\x03\x00\x00\x00abc"
-                    + b"K\x01sb0" + dumps(OD((("w", _good_tensor()),)))[2:])
+    pickle_bytes = (
+        b"\x80\x02"
+        + b"ctorch._utils\n_rebuild_tensor_v2\n"
+        + b"}X\x03\x00\x00\x00abc"
+        + b"K\x01sb0"
+        + dumps(OD((("w", _good_tensor()),)))[2:]
+    )
     source = torch_zip(tmp_path / "model.pt", pickle_bytes, {"0": floats(1, 2, 3, 4)})
     for drop in (False, True):
         with pytest.raises(UnsafeCheckpointError, match=r"pickle\.mutates-imported-object"):
@@ -124,25 +130,33 @@ def test_a_checkpoint_named_like_safetensors_is_refused(tmp_path: Path) -> None:
 
 
 def test_persistent_ids_must_be_storage_tuples(tmp_path: Path) -> None:
-    rebuilt = Call(G("torch._utils", "_rebuild_tensor_v2"),
-                   (Pid("give me something"), 0, (1,), (1,), False, OD(())))
+    rebuilt = Call(
+        G("torch._utils", "_rebuild_tensor_v2"),
+        (Pid("give me something"), 0, (1,), (1,), False, OD(())),
+    )
     state = OD((("w", rebuilt),))
     with pytest.raises(UnsafeCheckpointError, match="not a storage tuple"):
         convert(_zip(tmp_path, state), tmp_path / "out.safetensors")
 
 
-@pytest.mark.parametrize(("view", "records", "message"), [
-    (tensor("0", 4, (100,), (1,)), {"0": floats(1, 2, 3, 4)}, "reaches byte 400 of a 16-byte"),
-    (tensor("0", 4, (2,), (3,), offset=2), {"0": floats(1, 2, 3, 4)}, "reaches byte 24"),
-    (tensor("0", 4, (2,), (-1,), offset=3), {"0": floats(1, 2, 3, 4)}, "negative"),
-    (tensor("0", 4, (2, 2), (2,)), {"0": floats(1, 2, 3, 4)}, "differ in length"),
-    (tensor("0", 8, (2,), (1,)), {"0": floats(1, 2, 3, 4)}, "holds 16 bytes but the pickle "
-                                                             "declares 32"),
-    (tensor("7", 4, (2,), (1,)), {"0": floats(1, 2, 3, 4)}, "no record archive/data/7"),
-])
-def test_inconsistent_storage_metadata_fails_closed(tmp_path: Path, view: Call,
-                                                     records: dict[str, bytes],
-                                                     message: str) -> None:
+@pytest.mark.parametrize(
+    ("view", "records", "message"),
+    [
+        (tensor("0", 4, (100,), (1,)), {"0": floats(1, 2, 3, 4)}, "reaches byte 400 of a 16-byte"),
+        (tensor("0", 4, (2,), (3,), offset=2), {"0": floats(1, 2, 3, 4)}, "reaches byte 24"),
+        (tensor("0", 4, (2,), (-1,), offset=3), {"0": floats(1, 2, 3, 4)}, "negative"),
+        (tensor("0", 4, (2, 2), (2,)), {"0": floats(1, 2, 3, 4)}, "differ in length"),
+        (
+            tensor("0", 8, (2,), (1,)),
+            {"0": floats(1, 2, 3, 4)},
+            "holds 16 bytes but the pickle declares 32",
+        ),
+        (tensor("7", 4, (2,), (1,)), {"0": floats(1, 2, 3, 4)}, "no record archive/data/7"),
+    ],
+)
+def test_inconsistent_storage_metadata_fails_closed(
+    tmp_path: Path, view: Call, records: dict[str, bytes], message: str
+) -> None:
     source = _zip(tmp_path, OD((("w", view),)), records)
     with pytest.raises(CheckpointFormatError, match=message) as refused:
         convert(source, tmp_path / "out.safetensors")
@@ -157,9 +171,9 @@ def test_a_container_that_contains_itself_is_an_error(tmp_path: Path) -> None:
         convert(source, tmp_path / "out.safetensors")
 
 
-def test_shared_containers_cannot_multiply_names_without_bound(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch
-                                                                ) -> None:
+def test_shared_containers_cannot_multiply_names_without_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # each level holds the previous one twice: 2**30 paths to one tensor
     body = b"\x80\x02" + _good_tensor_bytes() + b"q\x00"
     for level in range(1, 31):
@@ -174,8 +188,9 @@ def _good_tensor_bytes() -> bytes:
     return dumps(_good_tensor())[2:-1]
 
 
-def test_a_failed_self_check_writes_nothing(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_self_check_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = _zip(tmp_path, OD((("w", _good_tensor()),)))
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     before = _listing(tmp_path)
@@ -197,8 +212,9 @@ def test_a_failed_self_check_writes_nothing(tmp_path: Path,
     assert hashlib.sha256(source.read_bytes()).hexdigest() == digest
 
 
-def test_a_source_changed_during_conversion_is_detected(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_source_changed_during_conversion_is_detected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = _zip(tmp_path, OD((("w", _good_tensor()),)))
     original = converter_module.self_check
 

@@ -24,21 +24,26 @@ def names(selection: object) -> list[str]:
 
 
 def test_nested_dicts_and_lists_flatten_with_dots() -> None:
-    root = m(("encoder", m(("layers", Sequence("list", [m(("w", t())), m(("w", t("1")))])))),
-             (3, t("2")))
+    root = m(
+        ("encoder", m(("layers", Sequence("list", [m(("w", t())), m(("w", t("1")))])))), (3, t("2"))
+    )
     selection = select(root)
     assert names(selection) == ["encoder.layers.0.w", "encoder.layers.1.w", "3"]
     assert [e.path for e in selection.tensors][1] == ("encoder", "layers", 1, "w")
 
 
 def test_state_dict_is_unwrapped_and_siblings_listed() -> None:
-    root = m(("epoch", Leaf("int")), ("state_dict", m(("w", t()))),
-             attributes=(("_metadata", Leaf("dict")),))
+    root = m(
+        ("epoch", Leaf("int")),
+        ("state_dict", m(("w", t()))),
+        attributes=(("_metadata", Leaf("dict")),),
+    )
     selection = select(root)
     assert selection.root_path == ("state_dict",) and names(selection) == ["w"]
     assert [(s.path, s.reason) for s in selection.skipped] == [
         ("epoch", "outside the exported 'state_dict'"),
-        ("[attribute _metadata]", "an attribute of the container, not an item")]
+        ("[attribute _metadata]", "an attribute of the container, not an item"),
+    ]
 
 
 def test_key_follows_dotted_paths_whose_keys_contain_dots() -> None:
@@ -71,8 +76,11 @@ def test_foreign_objects_without_tensors_are_listed_with_tensors_they_block() ->
 
 
 def test_unsupported_tensors_are_all_named() -> None:
-    root = m(("q", Unsupported("quantized tensor", "quantized tensor (x)")),
-             ("s", Unsupported("sparse tensor", "sparse tensor (y)")), ("w", t()))
+    root = m(
+        ("q", Unsupported("quantized tensor", "quantized tensor (x)")),
+        ("s", Unsupported("sparse tensor", "sparse tensor (y)")),
+        ("w", t()),
+    )
     with pytest.raises(UnsupportedContentError, match=r"2 tensor\(s\).*q: quantized.*s: sparse"):
         select(root)
 

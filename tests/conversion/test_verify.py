@@ -21,8 +21,10 @@ DATA = bytes(range(48))
 
 
 def _written(tmp_path: Path) -> tuple[Path, object, dict[str, str]]:
-    tensors = [Exported("a", TensorView("0", BY_CODE["F32"], 0, (2, 3), (3, 1)), ("a",)),
-               Exported("b", TensorView("0", BY_CODE["BF16"], 12, (4,), (1,)), ("b",))]
+    tensors = [
+        Exported("a", TensorView("0", BY_CODE["F32"], 0, (2, 3), (3, 1)), ("a",)),
+        Exported("b", TensorView("0", BY_CODE["BF16"], 12, (4,), (1,)), ("b",)),
+    ]
     the_plan = plan(tensors, {"0": 48})
     path = tmp_path / "out.safetensors"
     fd = os.open(path, os.O_RDWR | os.O_CREAT)

@@ -22,7 +22,13 @@ from supplychain.signing.keys import generate_private_key, public_key_pem
 from tests.conftest import RunCli
 from tests.signing.conftest import Pki, pki  # noqa: F401  (fixture)
 
-CHECKPOINT = Path(__file__).resolve().parents[2] / "supplychain" / "demo" / "checkpoint" / "pytorch_model.bin"
+CHECKPOINT = (
+    Path(__file__).resolve().parents[2]
+    / "supplychain"
+    / "demo"
+    / "checkpoint"
+    / "pytorch_model.bin"
+)
 
 CARD = """---
 license: {license}
@@ -66,13 +72,20 @@ class Release:
         sign(self.model, KeySigner(self.key), progress=False)  # type: ignore[arg-type]
 
 
-def prepare(root: Path, *, license: str = "apache-2.0", keep_pickle: bool = False,
-            bom_before_change: bool = False) -> Release:
+def prepare(
+    root: Path,
+    *,
+    license: str = "apache-2.0",
+    keep_pickle: bool = False,
+    bom_before_change: bool = False,
+) -> Release:
     """A release as a pipeline makes it: convert the pickle, write the BOM, sign (key)."""
     model = root / "tiny"
     model.mkdir(parents=True)
     (model / "README.md").write_text(CARD.format(license=license))
-    (model / "config.json").write_text(json.dumps({"architectures": ["TinyModel"], "model_type": "tiny"}))
+    (model / "config.json").write_text(
+        json.dumps({"architectures": ["TinyModel"], "model_type": "tiny"})
+    )
     (model / "tokenizer.json").write_text('{"version": "1.0"}')
     shutil.copyfile(CHECKPOINT, model / "pytorch_model.bin")
     report = convert(model, progress=False)
@@ -110,7 +123,14 @@ def test_prepared_release_passes_every_check(release: Release) -> None:
     report = release.check()
     assert report.passed and report.exit_code == 0, report.to_json()
     assert [c.check for c in report.checks] == [
-        "layout", "signature", "integrity", "safety", "formats", "licenses", "bom", "remote-code",
+        "layout",
+        "signature",
+        "integrity",
+        "safety",
+        "formats",
+        "licenses",
+        "bom",
+        "remote-code",
     ]
     assert all(c.status.value == "pass" for c in report.checks)
 
@@ -118,11 +138,11 @@ def test_prepared_release_passes_every_check(release: Release) -> None:
 def test_certificate_signed_release_passes(tmp_path: Path, pki: Pki) -> None:  # noqa: F811
     release = prepare(tmp_path)
     leaf = pki.leaf()
-    signer = CertificateSigner.from_files(leaf.key_path, leaf.cert_path, [pki.intermediate.cert_path])
-    sign(release.model, signer, progress=False)
-    release.policy.write_text(
-        POLICY.format(signer=f"certificate_roots: [{pki.root.cert_path}]")
+    signer = CertificateSigner.from_files(
+        leaf.key_path, leaf.cert_path, [pki.intermediate.cert_path]
     )
+    sign(release.model, signer, progress=False)
+    release.policy.write_text(POLICY.format(signer=f"certificate_roots: [{pki.root.cert_path}]"))
     report = release.check()
     assert report.passed, report.to_json()
     assert "CN=leaf" in json.dumps(report.get("signature").to_json())
@@ -163,8 +183,13 @@ def test_pickle_present(tmp_path: Path) -> None:
 
 def test_disallowed_licence(tmp_path: Path) -> None:
     release = prepare(tmp_path, license="cc-by-nc-4.0")
-    assert_only(release.check(), "licenses", FailureClass.LICENSE, "CC-BY-NC-4.0",
-                "does not allow commercial use")
+    assert_only(
+        release.check(),
+        "licenses",
+        FailureClass.LICENSE,
+        "CC-BY-NC-4.0",
+        "does not allow commercial use",
+    )
 
 
 def test_bom_hash_mismatch(release: Release) -> None:
@@ -174,7 +199,9 @@ def test_bom_hash_mismatch(release: Release) -> None:
     data[-1] ^= 0x01
     weights.write_bytes(bytes(data))
     release.resign()
-    assert_only(release.check(), "bom", FailureClass.BOM, "SHA-256 differs from the BOM: model.safetensors")
+    assert_only(
+        release.check(), "bom", FailureClass.BOM, "SHA-256 differs from the BOM: model.safetensors"
+    )
 
 
 def _git_sha1(data: bytes) -> str:
@@ -239,7 +266,9 @@ def test_single_weight_file(tmp_path: Path) -> None:
     assert report.passed and report.input_kind == "file", report.to_json()
 
 
-def test_cli_exit_codes_messages_and_sarif(release: Release, run_cli: RunCli, tmp_path: Path) -> None:
+def test_cli_exit_codes_messages_and_sarif(
+    release: Release, run_cli: RunCli, tmp_path: Path
+) -> None:
     ok = run_cli("check", release.model, "--policy", release.policy)
     assert ok.exit_code == 0, ok
     assert "verdict: ALLOWED" in ok.stdout

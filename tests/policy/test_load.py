@@ -169,7 +169,9 @@ def test_schema_enums_match_the_code() -> None:
     from supplychain.formats.sniff import Format
     from supplychain.licenses import LicenseClass, OpennessClass
 
-    schema = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "policy.schema.json").read_text())
+    schema = json.loads(
+        (Path(__file__).resolve().parents[2] / "schemas" / "policy.schema.json").read_text()
+    )
     defs = schema["$defs"]
     assert set(defs["licenseClass"]["enum"]) == {c.value for c in LicenseClass}
     assert set(defs["openness"]["enum"]) == {c.value for c in OpennessClass}

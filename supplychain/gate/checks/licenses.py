@@ -66,12 +66,12 @@ def _unacceptable(lic: ResolvedLicense, policy: LicensePolicy, use: Use | None) 
         for n in (lic.key, lic.identifier, lic.spdx_id or "", lic.declared.identifier or "")
         if n
     }
+    if use == "commercial" and lic.commercial_use is Permission.NO:
+        return "does not allow commercial use"
     if names & {d.lower() for d in policy.deny}:
         return "denied by the policy"
     if policy.allow and not names & {a.lower() for a in policy.allow}:
         return f"not in the allowed licences ({', '.join(policy.allow)})"
     if policy.allow_classes and lic.license_class.value not in policy.allow_classes:
         return f"class {lic.license_class.value} is not allowed ({', '.join(policy.allow_classes)})"
-    if use == "commercial" and lic.commercial_use is Permission.NO:
-        return "does not allow commercial use"
     return None

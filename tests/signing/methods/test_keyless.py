@@ -61,7 +61,11 @@ def test_wildcard_identity_and_issuer_match(shared: Path, identity: str, issuer:
     ("identity", "issuer", "message"),
     [
         ("*@example.com", ISSUER, "identity 'stefanb@us.ibm.com' does not match '\\*@example.com'"),
-        (IDENTITY, "https://accounts.*", "issuer 'https://sigstore.verify.ibm.com/oauth2' does not"),
+        (
+            IDENTITY,
+            "https://accounts.*",
+            "issuer 'https://sigstore.verify.ibm.com/oauth2' does not",
+        ),
     ],
 )
 def test_wildcard_mismatch_names_the_actual_signer(
