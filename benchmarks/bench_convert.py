@@ -99,46 +99,79 @@ def main() -> int:
     count, rows, cols = shape_for(args.size_mb)
     try:
         print(f"generating {count} float32 tensors of {rows}x{cols} with torch ...", flush=True)
-        subprocess.run([sys.executable, "-c", GENERATE, str(source), str(count), str(rows),
-                        str(cols)], check=True)
+        subprocess.run(
+            [sys.executable, "-c", GENERATE, str(source), str(count), str(rows), str(cols)],
+            check=True,
+        )
         size = source.stat().st_size
-        ours_cmd = [sys.executable, "-m", "supplychain", "-q", "convert", str(source), "-o",
-                    str(ours_out), "--overwrite"]
+        ours_cmd = [
+            sys.executable,
+            "-m",
+            "supplychain",
+            "-q",
+            "convert",
+            str(source),
+            "-o",
+            str(ours_out),
+            "--overwrite",
+        ]
         reference_cmd = [sys.executable, "-c", REFERENCE, str(source), str(reference_out)]
         results: dict[str, dict[str, list[float]]] = {
-            "supplychain": {"seconds": [], "rss": []}, "reference": {"seconds": [], "rss": []}}
+            "supplychain": {"seconds": [], "rss": []},
+            "reference": {"seconds": [], "rss": []},
+        }
         for run in range(args.runs):
-            for name, argv, out in (("supplychain", ours_cmd, ours_out),
-                                    ("reference", reference_cmd, reference_out)):
+            for name, argv, out in (
+                ("supplychain", ours_cmd, ours_out),
+                ("reference", reference_cmd, reference_out),
+            ):
                 out.unlink(missing_ok=True)
                 if args.cold:
                     evict(source)
                 seconds, rss = run_child(argv)
                 results[name]["seconds"].append(seconds)
                 results[name]["rss"].append(rss)
-                print(f"run {run + 1} {name:12s} {seconds:6.2f} s  peak RSS "
-                      f"{rss / 2**20:7.1f} MiB", flush=True)
+                print(
+                    f"run {run + 1} {name:12s} {seconds:6.2f} s  peak RSS {rss / 2**20:7.1f} MiB",
+                    flush=True,
+                )
         identical = ours_out.read_bytes() == reference_out.read_bytes() if size < 2**31 else None
         ours_t = summary(results["supplychain"]["seconds"])
         ref_t = summary(results["reference"]["seconds"])
         ours_m = summary(results["supplychain"]["rss"])
         ref_m = summary(results["reference"]["rss"])
-        print(f"\ncheckpoint: {size / 2**20:.0f} MiB ({count} x {rows}x{cols} float32), "
-              f"{args.runs} runs each, {'cold' if args.cold else 'warm'} page cache")
+        print(
+            f"\ncheckpoint: {size / 2**20:.0f} MiB ({count} x {rows}x{cols} float32), "
+            f"{args.runs} runs each, {'cold' if args.cold else 'warm'} page cache"
+        )
         print(f"{'':14s}{'wall median (min-max)':>28s}{'peak RSS median':>20s}")
         for label, t, m in (("supplychain", ours_t, ours_m), ("reference", ref_t, ref_m)):
-            print(f"{label:14s}{t['median']:10.2f} s ({t['min']:.2f}-{t['max']:.2f}){'':5s}"
-                  f"{m['median'] / 2**20:12.1f} MiB")
+            print(
+                f"{label:14s}{t['median']:10.2f} s ({t['min']:.2f}-{t['max']:.2f}){'':5s}"
+                f"{m['median'] / 2**20:12.1f} MiB"
+            )
         speedup = ref_t["median"] / ours_t["median"]
         memory = ours_m["median"] / ref_m["median"]
-        print(f"speed-up: {speedup:.1f}x faster (goal >= 4x); memory: {memory:.3f} of the "
-              f"reference's peak (goal <= 0.1); outputs byte-identical: {identical}")
+        print(
+            f"speed-up: {speedup:.1f}x faster (goal >= 4x); memory: {memory:.3f} of the "
+            f"reference's peak (goal <= 0.1); outputs byte-identical: {identical}"
+        )
         if args.json:
-            args.json.write_text(json.dumps({
-                "size_bytes": size, "runs": args.runs, "cold": args.cold,
-                "supplychain": {"seconds": ours_t, "rss_bytes": ours_m},
-                "reference": {"seconds": ref_t, "rss_bytes": ref_m},
-                "speedup": speedup, "memory_ratio": memory, "identical": identical}, indent=2))
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "size_bytes": size,
+                        "runs": args.runs,
+                        "cold": args.cold,
+                        "supplychain": {"seconds": ours_t, "rss_bytes": ours_m},
+                        "reference": {"seconds": ref_t, "rss_bytes": ref_m},
+                        "speedup": speedup,
+                        "memory_ratio": memory,
+                        "identical": identical,
+                    },
+                    indent=2,
+                )
+            )
         return 0
     finally:
         if not args.keep:

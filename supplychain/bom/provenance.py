@@ -125,9 +125,9 @@ def _parse(raw: bytes, file: Path) -> Any:
 
 @functools.lru_cache(maxsize=1)
 def _validator() -> Any:
-    from jsonschema import Draft202012Validator
+    from supplychain._internal.jsonschemas import validator
 
-    return Draft202012Validator(load_schema(SCHEMA_NAME))
+    return validator(load_schema(SCHEMA_NAME))
 
 
 def _validate(document: Any, file: Path) -> None:

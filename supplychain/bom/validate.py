@@ -127,6 +127,10 @@ def can_validate(spec_version: str) -> bool:
 def _validator(spec_version: str) -> Any:
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.schema._res import BOM_JSON_STRICT, CRYPTOGRAPHY_DEFS, JSF, SPDX_JSON
+
+    from supplychain._internal.jsonschemas import format_checker, jsonschema
+
+    jsonschema()  # imported without its slow rfc3987-syntax grammars
     from jsonschema.validators import Draft7Validator, extend
     from referencing import Registry
     from referencing.jsonschema import DRAFT7
@@ -149,4 +153,4 @@ def _validator(spec_version: str) -> Any:
     with open(schema_file, encoding="utf-8") as handle:
         schema = json.load(handle)
     fast = extend(Draft7Validator, {"uniqueItems": _unique_items})
-    return fast(schema, registry=registry, format_checker=Draft7Validator.FORMAT_CHECKER)
+    return fast(schema, registry=registry, format_checker=format_checker("draft7"))

@@ -129,9 +129,8 @@ def convert_command(
     if record_path:
         import json
 
-        import jsonschema
-
         from supplychain._internal.atomic import write_bytes_atomic
+        from supplychain._internal.jsonschemas import validator
         from supplychain._internal.schemas import load_schema
 
         command = (
@@ -141,9 +140,7 @@ def convert_command(
         )
         record = report.record(command)
         # the documented shape, checked before anyone relies on it
-        jsonschema.Draft202012Validator(load_schema("conversion-record.schema.json")).validate(
-            record
-        )
+        validator(load_schema("conversion-record.schema.json")).validate(record)
         text = json.dumps(record, indent=2, ensure_ascii=False) + "\n"
         write_bytes_atomic(record_path, text.encode("utf-8"))
     if as_json:

@@ -126,11 +126,11 @@ class KnowledgeBase:
 @functools.lru_cache(maxsize=1)
 def knowledge_base() -> KnowledgeBase:
     """The packaged knowledge base (parsed once per process)."""
-    import yaml
+    from supplychain._internal.yamlsafe import YAMLError, load_yaml
 
     try:
-        document = yaml.safe_load(DATA_FILE.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        document = load_yaml(DATA_FILE.read_text(encoding="utf-8"))
+    except (OSError, YAMLError) as exc:
         raise KnowledgeBaseError(
             f"cannot load the licence knowledge base: {exc}", path=DATA_FILE
         ) from None

@@ -148,11 +148,10 @@ def _dotted(path: Iterable[Any]) -> str:
 
 
 def _validate(document: Any, lines: Mapping[tuple[Any, ...], int], label: Path) -> None:
-    from jsonschema import Draft202012Validator
-
+    from supplychain._internal.jsonschemas import validator as make_validator
     from supplychain._internal.schemas import load_schema
 
-    validator = Draft202012Validator(load_schema(SCHEMA))
+    validator = make_validator(load_schema(SCHEMA))
     errors = sorted(
         validator.iter_errors(document),
         key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))),

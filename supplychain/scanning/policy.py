@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from supplychain.errors import InputError
 from supplychain.picklevm import Global
@@ -121,23 +120,10 @@ def builtin_policy() -> Policy:
     )
 
 
-def _schema() -> dict[str, Any]:
-    here = Path(__file__).resolve()
-    for candidate in (
-        here.parents[2] / "schemas" / SCHEMA_NAME,
-        here.parents[1] / "_schemas" / SCHEMA_NAME,
-    ):
-        if candidate.is_file():
-            loaded: dict[str, Any] = json.loads(candidate.read_text(encoding="utf-8"))
-            return loaded
-    raise InputError(
-        f"schema {SCHEMA_NAME} is missing from this installation", hint="reinstall supplychain"
-    )
-
-
 def load_allowlist(path: str | os.PathLike[str], base: Policy | None = None) -> Policy:
     """The built-in policy extended by the user allowlist at ``path``."""
-    import jsonschema  # lazy: only when a user allowlist is given
+    from supplychain._internal.jsonschemas import validator  # lazy: only for user allowlists
+    from supplychain._internal.schemas import load_schema
 
     file_path = Path(path)
     try:
@@ -151,7 +137,7 @@ def load_allowlist(path: str | os.PathLike[str], base: Policy | None = None) -> 
             hint="see schemas/scan-allowlist.schema.json",
         ) from None
     errors = sorted(
-        jsonschema.Draft202012Validator(_schema()).iter_errors(document),
+        validator(load_schema(SCHEMA_NAME)).iter_errors(document),
         key=lambda e: list(e.absolute_path),
     )
     if errors:

@@ -1,0 +1,77 @@
+"""RFC 3987 IRI and IRI-reference syntax, as regular expressions.
+
+JSON Schema's ``iri`` and ``iri-reference`` formats (CycloneDX uses them for
+every URL) are checked by jsonschema through ``rfc3987-syntax``, which
+compiles ~40 grammars at import and costs over a second of start-up. These
+expressions are the RFC 3987 ABNF written out; a test compares their verdicts
+with ``rfc3987-syntax`` on generated strings.
+"""
+
+from __future__ import annotations
+
+import re
+
+_UCSCHAR = (
+    "\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef"
+    "\U00010000-\U0001fffd\U00020000-\U0002fffd\U00030000-\U0003fffd\U00040000-\U0004fffd"
+    "\U00050000-\U0005fffd\U00060000-\U0006fffd\U00070000-\U0007fffd\U00080000-\U0008fffd"
+    "\U00090000-\U0009fffd\U000a0000-\U000afffd\U000b0000-\U000bfffd\U000c0000-\U000cfffd"
+    "\U000d0000-\U000dfffd\U000e1000-\U000efffd"
+)
+_IPRIVATE = "\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd"
+_UNRESERVED = r"A-Za-z0-9\-._~"
+_SUB_DELIMS = r"!$&'()*+,;="
+_PCT = r"%[0-9A-Fa-f]{2}"
+
+_IUNRESERVED = f"[{_UNRESERVED}{_UCSCHAR}]"
+_IPCHAR = f"(?:{_IUNRESERVED}|{_PCT}|[{_SUB_DELIMS}:@])"
+_ISEGMENT = f"{_IPCHAR}*"
+_ISEGMENT_NZ = f"{_IPCHAR}+"
+_ISEGMENT_NZ_NC = f"(?:{_IUNRESERVED}|{_PCT}|[{_SUB_DELIMS}@])+"
+
+_DEC_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_IPV4 = rf"{_DEC_OCTET}\.{_DEC_OCTET}\.{_DEC_OCTET}\.{_DEC_OCTET}"
+_H16 = r"[0-9A-Fa-f]{1,4}"
+_LS32 = rf"(?:{_H16}:{_H16}|{_IPV4})"
+_IPV6 = "|".join(
+    [
+        rf"(?:{_H16}:){{6}}{_LS32}",
+        rf"::(?:{_H16}:){{5}}{_LS32}",
+        rf"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
+        rf"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}",
+        rf"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
+        rf"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
+        rf"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
+        rf"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
+        rf"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+    ]
+)
+_IPVFUTURE = rf"v[0-9A-Fa-f]+\.[{_UNRESERVED}{_SUB_DELIMS}:]+"
+_IP_LITERAL = rf"\[(?:{_IPV6}|{_IPVFUTURE})\]"
+_IREG_NAME = f"(?:{_IUNRESERVED}|{_PCT}|[{_SUB_DELIMS}])*"
+_IHOST = f"(?:{_IP_LITERAL}|{_IPV4}|{_IREG_NAME})"
+_IUSERINFO = f"(?:{_IUNRESERVED}|{_PCT}|[{_SUB_DELIMS}:])*"
+_IAUTHORITY = f"(?:{_IUSERINFO}@)?{_IHOST}(?::[0-9]*)?"
+
+_IPATH_ABEMPTY = f"(?:/{_ISEGMENT})*"
+_IPATH_ABSOLUTE = f"/(?:{_ISEGMENT_NZ}(?:/{_ISEGMENT})*)?"
+_IPATH_NOSCHEME = f"{_ISEGMENT_NZ_NC}(?:/{_ISEGMENT})*"
+_IPATH_ROOTLESS = f"{_ISEGMENT_NZ}(?:/{_ISEGMENT})*"
+
+_IQUERY = f"(?:{_IPCHAR}|[{_IPRIVATE}/?])*"
+_IFRAGMENT = f"(?:{_IPCHAR}|[/?])*"
+_SCHEME = r"[A-Za-z][A-Za-z0-9+\-.]*"
+
+_IHIER_PART = f"(?://{_IAUTHORITY}{_IPATH_ABEMPTY}|{_IPATH_ABSOLUTE}|{_IPATH_ROOTLESS}|)"
+_IRELATIVE_PART = f"(?://{_IAUTHORITY}{_IPATH_ABEMPTY}|{_IPATH_ABSOLUTE}|{_IPATH_NOSCHEME}|)"
+
+IRI = re.compile(f"{_SCHEME}:{_IHIER_PART}(?:\\?{_IQUERY})?(?:#{_IFRAGMENT})?")
+IRELATIVE_REF = re.compile(f"{_IRELATIVE_PART}(?:\\?{_IQUERY})?(?:#{_IFRAGMENT})?")
+
+
+def is_iri(text: str) -> bool:
+    return IRI.fullmatch(text) is not None
+
+
+def is_iri_reference(text: str) -> bool:
+    return IRI.fullmatch(text) is not None or IRELATIVE_REF.fullmatch(text) is not None
