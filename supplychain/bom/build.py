@@ -30,7 +30,12 @@ from supplychain.bom.model import (
     ScanInfo,
     SignatureRef,
 )
-from supplychain.bom.provenance import Provenance, load_provenance
+from supplychain.bom.provenance import (
+    DeclaredConversion,
+    Provenance,
+    load_conversion_record,
+    load_provenance,
+)
 from supplychain.hashing import hash_tree, serialization_for
 from supplychain.hashing.manifest import Manifest
 from supplychain.licenses import (
@@ -58,9 +63,11 @@ def build_bom(
     model: str | os.PathLike[str],
     *,
     provenance: str | os.PathLike[str] | None = None,
+    conversion_records: Iterable[str | os.PathLike[str]] = (),
     requirements: Iterable[str | os.PathLike[str]] = (),
     installed: bool = False,
     scan: ScanReport | None = None,
+    run_scan: bool = False,
     hf_cache: str | os.PathLike[str] | None = None,
     ignore: Iterable[str | os.PathLike[str]] = (),
     ignore_git_paths: bool = True,
@@ -72,7 +79,8 @@ def build_bom(
 ) -> AiBom:
     """Collect the facts of the model at ``model`` (directory, file or Hub cache snapshot).
 
-    Reads local files only. ``scan`` attaches a scanner's findings; ``hf_cache``
+    Reads local files only. ``scan`` attaches a scanner's findings, or
+    ``run_scan`` runs the scanner on the walked tree itself; ``hf_cache``
     points at a Hugging Face cache whose cards describe base models and datasets
     (defaults to the cache the model itself is in, if any). Callers that have
     already walked the model and hashed it (files, sha256) pass ``tree`` and
@@ -80,6 +88,7 @@ def build_bom(
     """
     location = locate(model)
     declared = load_provenance(provenance) if provenance is not None else None
+    recorded = tuple(c for path in conversion_records for c in load_conversion_record(path))
     libraries = _libraries(requirements, installed)
     signature = location.root / SIGNATURE_NAME if location.kind != "file" else None
     if signature is not None and not signature.is_file():
@@ -111,6 +120,8 @@ def build_bom(
         else {}
     )
 
+    if scan is None and run_scan:
+        scan = _scan(tree)
     card = _read_card(tree)
     readings = [
         read_file_facts(f, digests[f.name], card.facts.auto_map_modules, blobs.get(f.name))
@@ -128,7 +139,9 @@ def build_bom(
         card.datasets, card.eval_datasets, declared.datasets if declared else (), hub_cache
     )
     licenses, license_problems = _model_licenses(card, declared)
-    conversions = _conversions(declared, {f.name: f.sha256 for f in files})
+    conversions = _conversions(
+        (*(declared.conversions if declared else ()), *recorded), {f.name: f.sha256 for f in files}
+    )
     findings = derive_findings(files, card.facts, conversions, scan, _problems(readings, card))
     if scan is not None:
         findings = from_scan(scan) + findings
@@ -283,9 +296,11 @@ def flatten_ancestors(ancestors: Sequence[Ancestor]) -> list[Ancestor]:
     return out
 
 
-def _conversions(declared: Provenance | None, digests: dict[str, str]) -> tuple[Conversion, ...]:
+def _conversions(
+    declared: Sequence[DeclaredConversion], digests: dict[str, str]
+) -> tuple[Conversion, ...]:
     conversions = []
-    for record in declared.conversions if declared else ():
+    for record in declared:
         actual = digests.get(record.output_name)
         if actual is None:
             status = ConversionStatus.MISSING
@@ -343,3 +358,12 @@ def _sorted(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(
         sorted(findings, key=lambda f: (-f.severity.rank, f.file or "", f.rule_id, f.message))
     )
+
+
+def _scan(tree: ModelTree) -> ScanReport:
+    """Scan the files already walked (the scanner reads pickles and headers, not weights)."""
+    from supplychain.scanning import ScanReport as FullReport
+    from supplychain.scanning import scan_tree
+    from supplychain.scanning.report import to_bom_scan_report
+
+    return to_bom_scan_report(FullReport(tuple(scan_tree(tree))))

@@ -268,3 +268,37 @@ def _conversion(raw: dict[str, Any], file: Path) -> DeclaredConversion:
         timestamp=raw.get("timestamp"),
         command=raw.get("command"),
     )
+
+
+RECORD_SCHEMA = "conversion-record.schema.json"
+
+
+def load_conversion_record(path: str | os.PathLike[str]) -> tuple[DeclaredConversion, ...]:
+    """The conversions in a ``supplychain convert --record`` file (schema-validated)."""
+    from supplychain._internal.jsonschemas import validator
+
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ProvenanceError(
+            f"cannot read the conversion record: {exc.strerror}", path=file
+        ) from None
+    if len(raw) > MAX_SIZE:
+        raise ProvenanceError(f"the conversion record is over {MAX_SIZE} bytes", path=file)
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProvenanceError(f"the conversion record is not JSON ({exc})", path=file) from None
+    errors = sorted(
+        validator(load_schema(RECORD_SCHEMA)).iter_errors(document),
+        key=lambda e: list(e.absolute_path),
+    )
+    if errors:
+        where = "/" + "/".join(str(p) for p in errors[0].absolute_path)
+        raise ProvenanceError(
+            f"not a conversion record: {where}: {errors[0].message}",
+            path=file,
+            hint="pass the file `supplychain convert --record FILE` wrote",
+        )
+    return tuple(_conversion(entry, file) for entry in document["conversions"])

@@ -92,6 +92,20 @@ written), 2 the model or an input file could not be read.""",
     help="Provenance file (YAML/JSON) declaring data, training and conversions.",
 )
 @click.option(
+    "--scan/--no-scan",
+    "run_scan",
+    default=True,
+    show_default=True,
+    help="Scan every file for code-executing content and record the findings in the BOM.",
+)
+@click.option(
+    "--conversion-record",
+    "conversion_records",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A `supplychain convert --record` file: record its conversions as lineage. Repeatable.",
+)
+@click.option(
     "--requirements",
     "requirements",
     multiple=True,
@@ -130,6 +144,8 @@ def create_command(
     model: str,
     output: Path | None,
     provenance: Path | None,
+    conversion_records: tuple[Path, ...],
+    run_scan: bool,
     requirements: tuple[Path, ...],
     installed: bool,
     hf_cache: Path | None,
@@ -147,6 +163,8 @@ def create_command(
     bom = build_bom(
         model,
         provenance=provenance,
+        conversion_records=conversion_records,
+        run_scan=run_scan,
         requirements=requirements,
         installed=installed,
         hf_cache=hf_cache,

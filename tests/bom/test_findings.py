@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from supplychain.bom import ScanFinding, ScanReport, build_bom
 from supplychain.severity import Severity
@@ -76,3 +77,31 @@ def test_auto_map_into_another_repository_is_a_high_finding(tmp_path: Path) -> N
     [finding] = [f for f in bom.findings if f.rule_id == "code.remote-code-other-repository"]
     assert finding.severity is Severity.HIGH
     assert "'modeling_x' from another repository, other-org/code" in finding.message
+
+
+def test_the_bom_command_scans_by_default(tmp_path: Path, run_cli: Any) -> None:
+    import json
+    import os
+    import pickle
+
+    repo = hf_repo(tmp_path / "m", remote_code=False)
+    marker = tmp_path / "payload-ran"
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, ...]:
+            return (os.system, (f"touch {marker}",))
+
+    (repo / "extra.pkl").write_bytes(pickle.dumps(Payload()))
+    out = tmp_path / "bom.cdx.json"
+    assert run_cli("bom", repo, "-o", out).exit_code == 0
+    document = json.loads(out.read_text())
+    gadgets = [
+        v for v in document["vulnerabilities"] if v["affects"] == [{"ref": "file:extra.pkl"}]
+    ]
+    assert gadgets and gadgets[0]["ratings"][0]["severity"] == "critical"
+    assert props(document["metadata"], "supplychain:scan:performed") == ["true"]
+    assert not marker.exists()
+
+    assert run_cli("bom", repo, "-o", out, "--no-scan").exit_code == 0
+    unscanned = json.loads(out.read_text())
+    assert not any(v["id"].startswith("pickle.") for v in unscanned.get("vulnerabilities", []))

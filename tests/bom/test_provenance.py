@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -331,3 +332,33 @@ def test_provenance_names_a_model_that_has_no_other_identity(repo: Path, tmp_pat
 
     assert model["purl"] == "pkg:huggingface/acme/acme-chat@v1.2.0"
     assert props(model, "supplychain:identity:source") == ["provenance"]
+
+
+def test_convert_record_feeds_bom_lineage(tmp_path: Path, run_cli: Any) -> None:
+    """The record `supplychain convert --record` writes is what `bom --conversion-record` reads."""
+    import json
+    import shutil
+
+    checkpoint = Path(__file__).resolve().parents[2] / "supplychain" / "demo" / "checkpoint"
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "README.md").write_text("---\nlicense: mit\n---\n# m\n")
+    shutil.copyfile(checkpoint / "pytorch_model.bin", model / "pytorch_model.bin")
+    record = tmp_path / "conversion.json"
+    assert run_cli("convert", model, "--record", record).exit_code == 0
+    (model / "pytorch_model.bin").unlink()
+    out = tmp_path / "bom.cdx.json"
+    result = run_cli("bom", model, "--conversion-record", record, "-o", out)
+    assert result.exit_code == 0, result
+    document = json.loads(out.read_text())
+    workflows = [w["name"] for f in document["formulation"] for w in f["workflows"]]
+    assert workflows == ["convert pytorch_model.bin to model.safetensors"]
+    recorded = json.loads(record.read_text())["conversions"][0]
+    model_component = document["metadata"]["component"]
+    text = json.dumps(model_component)
+    assert recorded["source"]["sha256"] in json.dumps(document)
+    assert "model.safetensors" in text
+
+    (tmp_path / "not-a-record.json").write_text('{"conversions": []}')
+    bad = run_cli("bom", model, "--conversion-record", tmp_path / "not-a-record.json", "-o", out)
+    assert bad.exit_code == 2 and "not a conversion record" in bad.stderr
