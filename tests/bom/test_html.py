@@ -63,7 +63,11 @@ def test_report_escapes_what_the_model_says(tmp_path: Path) -> None:
 
 
 def chromium() -> str:
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    binary = (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")  # what GitHub's Ubuntu runners ship
+    )
     if binary is None:
         pytest.skip("chromium is not installed (Debian: apt-get install -y chromium)")
     return binary
