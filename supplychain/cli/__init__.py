@@ -8,7 +8,6 @@ lists them), and they import heavy libraries inside their functions, so
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 from typing import Any
 
@@ -74,10 +73,13 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """Model supply-chain security: hash and sign models in the OpenSSF Model
     Signing format, scan and convert pickle checkpoints, write AI-BOMs, and
     gate deployments on all of it."""
-    level = logging.ERROR if quiet else max(logging.DEBUG, logging.WARNING - 10 * verbose)
-    logging.basicConfig(
-        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    if verbose or quiet:  # otherwise Python's default (warnings to stderr) is what we want
+        import logging
+
+        level = logging.ERROR if quiet else max(logging.DEBUG, logging.WARNING - 10 * verbose)
+        logging.basicConfig(
+            level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        )
     ctx.obj = CliState(verbosity=verbose, quiet=quiet)
 
 

@@ -6,11 +6,11 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from supplychain._internal.progress import byte_progress
 from supplychain.errors import InputError
 from supplychain.hashing.algorithms import ALGORITHMS, BLAKE3, canonical
-from supplychain.hashing.cache import HashCache
 from supplychain.hashing.engine import WorkItem, hash_items
 from supplychain.hashing.manifest import (
     DEFAULT_SHARD_SIZE,
@@ -22,6 +22,9 @@ from supplychain.hashing.manifest import (
     shard_resource_name,
 )
 from supplychain.model.tree import ModelTree, walk_model
+
+if TYPE_CHECKING:
+    from supplychain.hashing.cache import HashCache
 
 __all__ = [
     "ALGORITHMS",
@@ -157,7 +160,11 @@ def hash_model(
         allow_symlinks=allow_symlinks,
     )
     serialization = serialization_for(tree, algorithm, shard_size)
-    cache = HashCache(tree.root) if use_cache else None
+    cache = None
+    if use_cache:
+        from supplychain.hashing.cache import HashCache  # its atomic writes cost start-up
+
+        cache = HashCache(tree.root)
     manifest, read, hits = hash_tree(
         tree, serialization, cache=cache, workers=workers, progress=progress
     )
