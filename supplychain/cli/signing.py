@@ -301,13 +301,31 @@ file missing, extra or modified; the reason is printed), 2 usage or input error.
 @json_option
 def verify_command(model: str, signature: Path | None, as_json: bool, **options: Any) -> int:
     """Verify MODEL against an OMS SIGNATURE: authentic, and exactly what was signed."""
-    from supplychain.signing import IntegrityError, default_signature_path, verify
+    from supplychain.signing.integrity import Prehash
+    from supplychain.signing.paths import default_signature_path
 
     if signature is None:
         signature = default_signature_path(model)
+    prehash = None
+    if not (options["ignore_unsigned_files"] or options["use_cache"]) and os.path.lexists(model):
+        # Start reading the model now; the signing code below takes a while to import.
+        prehash = Prehash(
+            model,
+            signature=signature,
+            ignore=options["ignore"],
+            ignore_git_paths=options["ignore_git_paths"],
+            allow_symlinks=options["allow_symlinks"],
+            progress=state().progress,
+        )
+    from supplychain.signing import IntegrityError, verify
 
     try:
-        verifier = _verifier(options)
+        try:
+            verifier = _verifier(options)
+        except BaseException:
+            if prehash is not None:
+                prehash.cancel()
+            raise
         result = verify(
             model,
             signature,
@@ -318,6 +336,7 @@ def verify_command(model: str, signature: Path | None, as_json: bool, **options:
             ignore_unsigned_files=options["ignore_unsigned_files"],
             use_cache=options["use_cache"],
             progress=state().progress,
+            prehashed=prehash,
         )
     except VerificationError as exc:
         report = exc.report if isinstance(exc, IntegrityError) else None

@@ -55,7 +55,7 @@ class ModelInput:
 
     def signature_path(self, relative: str | None, override: PathLike | None) -> Path:
         """The explicit path, else ``relative`` to the model directory, else the standard place."""
-        from supplychain.signing.api import default_signature_path
+        from supplychain.signing.paths import default_signature_path
 
         if override is not None:
             return Path(override)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 from supplychain._internal.progress import byte_progress
 from supplychain.errors import InputError
 from supplychain.hashing.algorithms import ALGORITHMS, BLAKE3, canonical
-from supplychain.hashing.engine import WorkItem, hash_items
+from supplychain.hashing.engine import Cancelled, WorkItem, hash_items
 from supplychain.hashing.manifest import (
     DEFAULT_SHARD_SIZE,
     FILES,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ALGORITHMS",
     "DEFAULT_SHARD_SIZE",
+    "Cancelled",
     "HashResult",
     "Manifest",
     "Resource",
@@ -104,8 +106,12 @@ def hash_tree(
     cache: HashCache | None = None,
     workers: int | None = None,
     progress: bool | None = None,
+    cancel: threading.Event | None = None,
 ) -> tuple[Manifest, int, int]:
-    """Hash an already-walked tree: (manifest, bytes read, cache hits)."""
+    """Hash an already-walked tree: (manifest, bytes read, cache hits).
+
+    Setting ``cancel`` stops the work at the next chunk with :class:`Cancelled`.
+    """
     plan = _plan(tree, serialization)
     digests: list[bytes | None] = [None] * len(plan)
     todo: list[int] = []
@@ -118,7 +124,15 @@ def hash_tree(
     items = [plan[i][1] for i in todo]
     total = sum(item.length for item in items)
     with byte_progress(total, f"hashing {tree.name}", enabled=progress) as advance:
-        fresh = hash_items(items, serialization.hash_type, workers=workers, advance=advance)
+        step = advance
+        if cancel is not None:
+
+            def step(n: int) -> None:
+                if cancel.is_set():
+                    raise Cancelled
+                advance(n)
+
+        fresh = hash_items(items, serialization.hash_type, workers=workers, advance=step)
     for index, digest in zip(todo, fresh, strict=True):
         digests[index] = digest
         if cache is not None:

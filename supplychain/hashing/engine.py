@@ -37,6 +37,10 @@ PIPELINE_DEPTH = 3
 Advance = Callable[[int], None]
 
 
+class Cancelled(Exception):
+    """Raised inside hashing threads when the caller no longer wants the digests."""
+
+
 @dataclass(frozen=True)
 class WorkItem:
     """Hash bytes ``[start, end)`` of ``file``; ``end == file.size`` for a whole file."""

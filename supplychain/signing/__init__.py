@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 #: public name -> module that defines it
 _PUBLIC: dict[str, str] = {
-    "DEFAULT_SIGNATURE": "supplychain.signing.api",
-    "default_signature_path": "supplychain.signing.api",
+    "DEFAULT_SIGNATURE": "supplychain.signing.paths",
+    "default_signature_path": "supplychain.signing.paths",
     "SignResult": "supplychain.signing.api",
     "VerifyResult": "supplychain.signing.api",
     "sign": "supplychain.signing.api",
@@ -76,14 +76,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # what __getattr__ loads at run time
-    from supplychain.signing.api import (
-        DEFAULT_SIGNATURE,
-        SignResult,
-        VerifyResult,
-        default_signature_path,
-        sign,
-        verify,
-    )
+    from supplychain.signing.api import SignResult, VerifyResult, sign, verify
     from supplychain.signing.errors import (
         IntegrityError,
         KeyMaterialError,

@@ -15,24 +15,12 @@ from supplychain.hashing.manifest import Manifest
 from supplychain.model.tree import walk_model
 from supplychain.signing.bundle import read_bundle
 from supplychain.signing.errors import IntegrityError
-from supplychain.signing.integrity import IntegrityReport, check_integrity
+from supplychain.signing.integrity import IntegrityReport, Prehash, check_integrity
 from supplychain.signing.methods.interface import Signer, SignerInfo, Verifier
+from supplychain.signing.paths import default_signature_path
 from supplychain.signing.statement import encode_statement, parse_statement
 
 #: model-signing's default: ``model.sig`` in the current directory.
-DEFAULT_SIGNATURE = "model.sig"
-
-
-def default_signature_path(model: PathLike) -> Path:
-    """Where a model's signature lives unless told otherwise: it travels with the model.
-
-    ``MODEL/model.sig`` for a directory (the OMS name; excluded from what it
-    signs), ``FILE.sig`` beside a single-file model.
-    """
-    path = Path(model)
-    if path.is_dir():
-        return path / DEFAULT_SIGNATURE
-    return path.with_name(path.name + ".sig")
 
 
 PathLike = str | os.PathLike[str]
@@ -211,6 +199,7 @@ def verify(
     use_cache: bool = False,
     workers: int | None = None,
     progress: bool | None = None,
+    prehashed: Prehash | None = None,
 ) -> VerifyResult:
     """Check that ``signature`` is authentic and that ``model`` is exactly what it signed.
 
@@ -224,9 +213,25 @@ def verify(
     started = time.perf_counter()
     if not os.path.lexists(model):
         raise InputError("no such file or directory", path=model)
-    bundle = read_bundle(signature)
-    verified = verifier.verify(bundle)
-    statement = parse_statement(verified.payload)
+    if prehashed is None and not (ignore_unsigned_files or use_cache):
+        # Start reading the model while the signature is checked.
+        prehashed = Prehash(
+            model,
+            signature=signature,
+            ignore=ignore,
+            ignore_git_paths=ignore_git_paths,
+            allow_symlinks=allow_symlinks,
+            workers=workers,
+            progress=progress,
+        )
+    try:
+        bundle = read_bundle(signature)
+        verified = verifier.verify(bundle)
+        statement = parse_statement(verified.payload)
+    except BaseException:
+        if prehashed is not None:
+            prehashed.cancel()  # do not keep reading the model behind the caller's back
+        raise
     warnings = list(verified.warnings)
     if statement.legacy:
         warnings.append(
@@ -244,6 +249,7 @@ def verify(
         use_cache=use_cache,
         workers=workers,
         progress=progress,
+        prehashed=prehashed,
     )
     if not report.ok:
         raise IntegrityError(report, signer=verified.signer)

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from supplychain.errors import InputError
-from supplychain.hashing import hash_tree
-from supplychain.hashing.manifest import SHARDS, Manifest, Resource
+from supplychain.errors import InputError, SupplychainError
+from supplychain.hashing import Cancelled, hash_tree, serialization_for
+from supplychain.hashing.algorithms import SHA256
+from supplychain.hashing.manifest import FILES, SHARDS, Manifest, Resource
 from supplychain.model.tree import (
     SINGLE_FILE_NAME,
     ModelTree,
@@ -98,8 +100,13 @@ def check_integrity(
     use_cache: bool = False,
     workers: int | None = None,
     progress: bool | None = None,
+    prehashed: Prehash | None = None,
 ) -> IntegrityReport:
     """Hash ``model`` as ``signed`` was hashed and compare, file by file.
+
+    ``prehashed`` (see :class:`Prehash`) supplies digests computed while the
+    signature was being checked; they are used only if ``signed`` was made with
+    the serialization they assumed, otherwise the model is hashed again.
 
     ``use_cache`` trusts the on-disk hash cache: whoever can write the cache
     can then choose digests, so only callers that own it should ask.
@@ -109,6 +116,15 @@ def check_integrity(
     """
     started = time.perf_counter()
     expected_paths = _checked_paths(signed)
+    taken = None
+    if prehashed is not None and not (ignore_unsigned_files or use_cache):
+        taken = prehashed.take(signed)
+    if taken is not None:
+        tree, actual, bytes_hashed = taken
+        report = compare_manifests(signed, tree, actual, model=Path(model))
+        return dataclasses.replace(
+            report, bytes_hashed=bytes_hashed, seconds=time.perf_counter() - started
+        )
     tree = walk_model(
         model,
         ignore=[*signed.serialization.ignore_paths, *ignore],
@@ -132,6 +148,80 @@ def check_integrity(
         ignored_unsigned=ignore_unsigned_files,
         seconds=time.perf_counter() - started,
     )
+
+
+class Prehash:
+    """Hash a model in the background with OMS defaults, before its signature is even read.
+
+    Verification is bounded by hashing, and reading the signature first (with
+    the imports that takes) leaves the disk and the cores idle. Most signatures
+    use the defaults (whole files, sha256, git paths ignored), so we start
+    there; :meth:`take` hands the digests over only if the verified signature
+    says that is how it was made (its ignore paths are applied afterwards, as
+    they only remove files). Nothing here is trusted before the signature is.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str],
+        *,
+        signature: str | os.PathLike[str] | None = None,
+        ignore: Iterable[str | os.PathLike[str]] = (),
+        ignore_git_paths: bool = True,
+        allow_symlinks: bool = False,
+        workers: int | None = None,
+        progress: bool | None = None,
+    ) -> None:
+        self._allow_symlinks = allow_symlinks
+        self._result: tuple[ModelTree, Manifest, int] | None = None
+        self._cancel = threading.Event()
+        walk = {
+            "signature": signature,
+            "ignore": list(ignore),
+            "ignore_git_paths": ignore_git_paths,
+            "allow_symlinks": allow_symlinks,
+        }
+        self._thread = threading.Thread(
+            target=self._run, args=(model, walk, workers, progress), name="prehash", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, model: Any, walk: dict[str, Any], workers: int | None, progress: Any) -> None:
+        try:
+            tree = walk_model(model, **walk)
+            manifest, read, _ = hash_tree(
+                tree,
+                serialization_for(tree, SHA256),
+                workers=workers,
+                progress=progress,
+                cancel=self._cancel,
+            )
+        except (SupplychainError, Cancelled):
+            return  # the regular path will walk again and report any problem properly
+        self._result = (tree, manifest, read)
+
+    def take(self, signed: Manifest) -> tuple[ModelTree, Manifest, int] | None:
+        """(tree, manifest, bytes read) restricted to what ``signed`` covers, or None."""
+        serialization = signed.serialization
+        if (
+            serialization.method != FILES
+            or serialization.hash_type != SHA256
+            or serialization.allow_symlinks != self._allow_symlinks
+        ):
+            self.cancel()  # not how this model was signed: stop reading for nothing
+            return None
+        self._thread.join()
+        if self._result is None:
+            return None
+        tree, manifest, read = self._result
+        covered = tree.excluding(serialization.ignore_paths)
+        keep = {file.name for file in covered.files}
+        resources = tuple(r for r in manifest.resources if r.name in keep)
+        return covered, Manifest(covered.name, serialization, resources), read
+
+    def cancel(self) -> None:
+        """Stop reading the model (e.g. the signature turned out to be bad); returns at once."""
+        self._cancel.set()
 
 
 def compare_manifests(

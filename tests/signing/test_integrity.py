@@ -145,3 +145,76 @@ def test_empty_or_duplicated_manifests_are_refused(tmp_path: Path) -> None:
     twice = Resource("a", "sha256", b"\x00" * 32)
     with pytest.raises(InputError, match="'a' more than once"):
         check_integrity(root, Manifest("m", Serialization(), (twice, twice)))
+
+
+# -- hashing while the signature is checked ------------------------------------------------------
+
+
+def _count_hashing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every hashing pass integrity checks make (prehash or fallback)."""
+    from supplychain.signing import integrity
+
+    calls: list[str] = []
+    real = integrity.hash_tree
+
+    def counting(tree, serialization, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(serialization.resource_algorithm)
+        return real(tree, serialization, **kwargs)
+
+    monkeypatch.setattr(integrity, "hash_tree", counting)
+    return calls
+
+
+def test_prehashed_digests_are_used_for_default_signatures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from supplychain.signing.integrity import Prehash
+
+    root = model(tmp_path, {"a.bin": b"a" * 5000, "README.md": b"# card", "sub/b": b"b"})
+    # Signed without the README: the prehash hashes it too, and must drop it.
+    signed = hash_model(root, ignore=["README.md"]).manifest
+    calls = _count_hashing(monkeypatch)
+    prehash = Prehash(root)
+    report = check_integrity(root, signed, prehashed=prehash)
+    assert report.ok and report.files_checked == 2
+    assert calls == ["sha256"]  # one pass: the prehash's
+
+    (root / "README.md").write_bytes(b"changed, but ignored by the signature")
+    (root / "sub" / "b").write_bytes(b"B")
+    report = check_integrity(root, signed, prehashed=Prehash(root))
+    assert report.modified == ("sub/b",) and not report.extra
+
+
+def test_other_serializations_are_hashed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from supplychain.signing.integrity import Prehash
+
+    root = model(tmp_path, {"a.bin": b"a" * 5000})
+    for options in ({"shard_size": 1000}, {"algorithm": "blake2b"}):
+        signed = hash_model(root, **options).manifest  # type: ignore[arg-type]
+        calls = _count_hashing(monkeypatch)
+        prehash = Prehash(root)
+        report = check_integrity(root, signed, prehashed=prehash)
+        assert report.ok
+        assert signed.serialization.resource_algorithm in calls
+        assert prehash._cancel.is_set()  # the speculative pass was abandoned
+
+
+def test_a_bad_signature_stops_the_prehash(tmp_path: Path) -> None:
+    from supplychain.signing import KeyVerifier, verify
+    from supplychain.signing.errors import SignatureFormatError
+    from supplychain.signing.integrity import Prehash
+
+    root = model(tmp_path, {"a.bin": os.urandom(64 << 20)})
+    (tmp_path / "model.sig").write_text("{}")
+    key = tmp_path / "k.pub"
+    from supplychain.signing.keys import generate_private_key, public_key_pem
+
+    key.write_bytes(public_key_pem(generate_private_key("P-256").public_key()))
+    prehash = Prehash(root)
+    with pytest.raises(SignatureFormatError):
+        verify(root, tmp_path / "model.sig", KeyVerifier.from_file(key), prehashed=prehash)
+    prehash._thread.join(timeout=30)
+    assert not prehash._thread.is_alive()
+    assert prehash._cancel.is_set() and prehash._result is None
