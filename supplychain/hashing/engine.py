@@ -7,7 +7,7 @@ Design, measured on a 2-core VM with SHA-NI (see benchmarks/bench_hash.py):
   ``POSIX_FADV_SEQUENTIAL`` so the kernel reads ahead while we hash;
 - when there are fewer items than cores (one big file), a reader thread fills
   the next buffer while the current one is hashed, overlapping copy and hash;
-- blake3 hashes an mmap in 64 MiB slices with its own internal threads.
+- blake3 hashes 16 MiB reads with its own internal threads.
 Each file is opened without following links (unless the walk allowed that
 link) and must still be the file the walk saw, and unchanged afterwards.
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import mmap
 import os
 import queue
 import threading
@@ -29,7 +28,7 @@ from supplychain.hashing.algorithms import BLAKE3, new_hasher
 from supplychain.model.tree import FileIdentity, ModelFile
 
 CHUNK_SIZE = 4 << 20
-BLAKE3_SLICE = 64 << 20
+BLAKE3_CHUNK = 16 << 20
 #: Below this, a file is hashed with one blake3 thread (thread start-up dominates).
 BLAKE3_PARALLEL_MIN = 8 << 20
 PIPELINE_DEPTH = 3
@@ -225,21 +224,24 @@ def _pipelined_range(fd: int, item: WorkItem, algorithm: str, advance: Advance) 
 
 
 def _blake3_range(fd: int, item: WorkItem, advance: Advance) -> bytes:
-    threads = 2 if item.length >= BLAKE3_PARALLEL_MIN else 1
-    hasher = new_hasher(BLAKE3, threads=threads)
-    if item.length == 0:
-        return hasher.digest()
+    """blake3 spreads one large buffer over every core itself; feed it big reads.
+
+    Reads, not mmap: a file truncated while mapped would kill the process with
+    SIGBUS instead of raising a clear error (mmap was 12% faster here).
+    """
     if item.length < BLAKE3_PARALLEL_MIN:
         return _plain_range(fd, item, BLAKE3, advance)
-    with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
-        if hasattr(mapped, "madvise"):
-            mapped.madvise(mmap.MADV_SEQUENTIAL)
-        view = memoryview(mapped)
-        try:
-            for offset in range(item.start, item.end, BLAKE3_SLICE):
-                stop = min(offset + BLAKE3_SLICE, item.end)
-                hasher.update(view[offset:stop])
-                advance(stop - offset)
-        finally:
-            view.release()
+    hasher = new_hasher(BLAKE3, threads=2)
+    _advise(fd, item.start, item.length, getattr(os, "POSIX_FADV_SEQUENTIAL", 0))
+    buf = bytearray(BLAKE3_CHUNK)
+    view = memoryview(buf)
+    offset = item.start
+    while offset < item.end:
+        want = min(len(buf), item.end - offset)
+        n = os.preadv(fd, [view[:want]], offset)
+        if n <= 0:
+            raise FileChangedError("shrank while it was being hashed", path=item.file.path)
+        hasher.update(view[:n])
+        offset += n
+        advance(n)
     return hasher.digest()
