@@ -22,11 +22,7 @@ def atomic_writer(path: str | os.PathLike[str], *, mode: int | None = None) -> I
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise InputError(f"cannot write here: {exc.strerror}", path=target) from None
-    tmp = Path(tmp_name)
+    fd, tmp = _temp_beside(target)
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -39,6 +35,16 @@ def atomic_writer(path: str | os.PathLike[str], *, mode: int | None = None) -> I
             tmp.unlink()
         raise
     _fsync_dir(directory)
+
+
+def _temp_beside(target: Path) -> tuple[int, Path]:
+    """A new temporary file in ``target``'s directory (so the final rename is atomic)."""
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise InputError(f"cannot write here: {exc.strerror}", path=target) from None
+    return fd, Path(name)
 
 
 def write_bytes_atomic(
@@ -89,13 +95,9 @@ class StagedFiles:
     def create(self, path: str | os.PathLike[str], *, mode: int | None = None) -> tuple[int, Path]:
         """A new empty temporary file for ``path``: (read/write descriptor, temporary path)."""
         target = Path(path)
-        directory = target.parent if str(target.parent) else Path(".")
-        try:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-        except OSError as exc:
-            raise InputError(f"cannot write here: {exc.strerror}", path=target) from None
-        self._staged.append((fd, Path(tmp_name), target, mode))
-        return fd, Path(tmp_name)
+        fd, tmp = _temp_beside(target)
+        self._staged.append((fd, tmp, target, mode))
+        return fd, tmp
 
     def commit(self) -> None:
         """Make every staged file durable, then rename each over its target."""

@@ -14,23 +14,6 @@ from supplychain.formats.sniff import Format, extension_mismatch, sniff
 from supplychain.model.hfcache import BlobCheck
 from supplychain.model.tree import SINGLE_FILE_NAME, ModelFile
 
-WEIGHT_FORMATS = frozenset(
-    {
-        Format.SAFETENSORS,
-        Format.PICKLE,
-        Format.TORCH_ZIP,
-        Format.TORCH_LEGACY,
-        Format.TORCH_TAR,
-        Format.TORCHSCRIPT,
-        Format.NUMPY,
-        Format.NUMPY_ZIP,
-        Format.KERAS,
-        Format.HDF5,
-        Format.GGUF,
-        Format.ONNX,
-        Format.TFLITE,
-    }
-)
 WEIGHT_EXTENSIONS = frozenset(
     {
         ".safetensors",
@@ -151,7 +134,7 @@ def file_role(name: str, fmt: Format) -> FileRole:
         return FileRole.CONFIG
     if base in _TOKENIZER_NAMES or re.match(r"^vocab[._]", base):
         return FileRole.TOKENIZER
-    if fmt in WEIGHT_FORMATS or ext in WEIGHT_EXTENSIONS:
+    if fmt.is_weights or ext in WEIGHT_EXTENSIONS:
         return FileRole.WEIGHTS
     if ext in _CONFIG_EXTENSIONS:
         return FileRole.CONFIG

@@ -60,6 +60,16 @@ class Format(str, enum.Enum):
     def is_archive(self) -> bool:
         return self in _ARCHIVES
 
+    @property
+    def is_weights(self) -> bool:
+        """A model weights format (what allow-lists and a BOM's "weights" role speak about)."""
+        return self in _WEIGHTS
+
+    @property
+    def is_pickle_based(self) -> bool:
+        """Always a pickle (or pickles in an archive); numpy/Keras/HDF5 only sometimes are."""
+        return self in _PICKLE_BASED
+
 
 _CODE_CAPABLE = frozenset(
     {
@@ -72,6 +82,22 @@ _CODE_CAPABLE = frozenset(
         Format.NUMPY_ZIP,
         Format.KERAS,
         Format.HDF5,
+    }
+)
+_PICKLE_BASED = frozenset(
+    {Format.PICKLE, Format.TORCH_ZIP, Format.TORCH_LEGACY, Format.TORCH_TAR, Format.TORCHSCRIPT}
+)
+_WEIGHTS = frozenset(
+    {
+        *_PICKLE_BASED,
+        Format.SAFETENSORS,
+        Format.NUMPY,
+        Format.NUMPY_ZIP,
+        Format.KERAS,
+        Format.HDF5,
+        Format.GGUF,
+        Format.ONNX,
+        Format.TFLITE,
     }
 )
 _ARCHIVES = frozenset(

@@ -24,7 +24,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from supplychain.errors import FileChangedError, InputError
-from supplychain.hashing.algorithms import BLAKE3, new_hasher
+from supplychain.hashing.algorithms import BLAKE3, Hasher, new_hasher
 from supplychain.model.tree import FileIdentity, ModelFile
 
 CHUNK_SIZE = 4 << 20
@@ -161,19 +161,23 @@ def _advise(fd: int, start: int, length: int, advice: int) -> None:
 
 def _plain_range(fd: int, item: WorkItem, algorithm: str, advance: Advance) -> bytes:
     hasher = new_hasher(algorithm)
+    _read_into(hasher, fd, item, min(CHUNK_SIZE, max(item.length, 1)), advance)
+    return hasher.digest()
+
+
+def _read_into(hasher: Hasher, fd: int, item: WorkItem, chunk: int, advance: Advance) -> None:
+    """Feed bytes [start, end) to ``hasher`` through one reused buffer."""
     _advise(fd, item.start, item.length, getattr(os, "POSIX_FADV_SEQUENTIAL", 0))
-    buf = bytearray(min(CHUNK_SIZE, max(item.length, 1)))
-    view = memoryview(buf)
+    view = memoryview(bytearray(chunk))
     offset, end = item.start, item.end
     while offset < end:
-        want = min(len(buf), end - offset)
+        want = min(chunk, end - offset)
         n = os.preadv(fd, [view[:want]], offset)
         if n <= 0:
             raise FileChangedError("shrank while it was being hashed", path=item.file.path)
         hasher.update(view[:n])
         offset += n
         advance(n)
-    return hasher.digest()
 
 
 def _pipelined_range(fd: int, item: WorkItem, algorithm: str, advance: Advance) -> bytes:
@@ -232,16 +236,5 @@ def _blake3_range(fd: int, item: WorkItem, advance: Advance) -> bytes:
     if item.length < BLAKE3_PARALLEL_MIN:
         return _plain_range(fd, item, BLAKE3, advance)
     hasher = new_hasher(BLAKE3, threads=2)
-    _advise(fd, item.start, item.length, getattr(os, "POSIX_FADV_SEQUENTIAL", 0))
-    buf = bytearray(BLAKE3_CHUNK)
-    view = memoryview(buf)
-    offset = item.start
-    while offset < item.end:
-        want = min(len(buf), item.end - offset)
-        n = os.preadv(fd, [view[:want]], offset)
-        if n <= 0:
-            raise FileChangedError("shrank while it was being hashed", path=item.file.path)
-        hasher.update(view[:n])
-        offset += n
-        advance(n)
+    _read_into(hasher, fd, item, BLAKE3_CHUNK, advance)
     return hasher.digest()

@@ -13,31 +13,6 @@ SAFETY = "safety"
 FORMATS = "formats"
 REMOTE_CODE = "remote-code"
 
-#: Formats that are, or carry, pickles: loading them can run code.
-PICKLE_FORMATS = frozenset(
-    {
-        Format.PICKLE.value,
-        Format.TORCH_ZIP.value,
-        Format.TORCH_LEGACY.value,
-        Format.TORCH_TAR.value,
-        Format.TORCHSCRIPT.value,
-    }
-)
-#: Formats an allow-list speaks about; documentation and config files are never "model formats".
-MODEL_FORMATS = frozenset(
-    {
-        *PICKLE_FORMATS,
-        Format.SAFETENSORS.value,
-        Format.NUMPY.value,
-        Format.NUMPY_ZIP.value,
-        Format.KERAS.value,
-        Format.HDF5.value,
-        Format.GGUF.value,
-        Format.ONNX.value,
-        Format.TFLITE.value,
-    }
-)
-
 
 def check_download(evidence: Evidence) -> CheckResult:
     """Hugging Face cache blobs hold exactly the content their names (digests) promise."""
@@ -116,11 +91,12 @@ def check_formats(policy: FormatPolicy, evidence: Evidence) -> CheckResult:
     for result in evidence.scan:
         fmt = result.format
         seen[fmt] = seen.get(fmt, 0) + 1
-        if not policy.allow_pickle and (fmt in PICKLE_FORMATS or result.pickles):
+        kind = _format(fmt)
+        if not policy.allow_pickle and (kind.is_pickle_based or result.pickles):
             problems.append((result.resource, f"{fmt} file containing pickle data"))
         elif fmt in policy.deny:
             problems.append((result.resource, f"format {fmt} is denied by the policy"))
-        elif policy.allow and fmt in MODEL_FORMATS and fmt not in policy.allow:
+        elif policy.allow and kind.is_weights and fmt not in policy.allow:
             problems.append((result.resource, f"format {fmt} is not in the policy's allow list"))
     mix = ", ".join(f"{n} {fmt}" for fmt, n in sorted(seen.items()))
     if problems:
@@ -155,3 +131,10 @@ def check_remote_code(policy: RemoteCodePolicy, evidence: Evidence) -> CheckResu
             REMOTE_CODE, Status.WARN, "remote code present and allowed by the policy", tuple(code)
         )
     return CheckResult(REMOTE_CODE, Status.PASS, "no custom modelling code")
+
+
+def _format(value: str) -> Format:
+    try:
+        return Format(value)
+    except ValueError:
+        return Format.UNKNOWN
