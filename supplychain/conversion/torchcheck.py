@@ -34,6 +34,8 @@ def finish(document):
     sys.exit(0)
 
 try:
+    # The one torch.load in the product: opt-in (--verify-with-torch), in this child
+    # process only, after our scan passed, and with torch's restricted unpickler.
     loaded = torch.load(request["source"], map_location="cpu", weights_only=True)
 except Exception as exc:
     finish({"status": "torch-cannot-load", "detail": f"{type(exc).__name__}: {exc}"[:500]})
