@@ -277,8 +277,13 @@ file missing, extra or modified; the reason is printed), 2 usage or input error.
     metavar="ROOT.pem",
     help="Trust certificates chaining to these roots. Repeatable.",
 )
-@click.option("--identity", help="Keyless: the signer identity (email or workflow URI), exactly.")
-@click.option("--issuer", metavar="URL", help="Keyless: the identity's OIDC issuer, exactly.")
+@click.option(
+    "--identity",
+    help="Keyless: the signer identity (email or workflow URI); exact, or with * and ? wildcards.",
+)
+@click.option(
+    "--issuer", metavar="URL", help="Keyless: the identity's OIDC issuer; exact, or with wildcards."
+)
 @click.option("--staging", is_flag=True, help="Keyless: use Sigstore's staging trust root.")
 @click.option(
     "--trust-config",

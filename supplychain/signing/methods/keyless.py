@@ -328,7 +328,8 @@ class SigstoreVerifier(Verifier):
         except SigstoreError as exc:
             raise SignatureVerificationError(
                 f"the keyless signature does not verify: {_describe_failure(exc)}",
-                hint="check --identity and --issuer (both must match exactly) and the trust root",
+                hint="check --identity and --issuer (exact values, or * and ? wildcards) "
+                "and the trust root",
             ) from None
         if payload_type != bundle.envelope.payload_type:
             raise SignatureVerificationError(f"unexpected DSSE payload type {payload_type!r}")
