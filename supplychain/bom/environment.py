@@ -159,11 +159,8 @@ def _dist_license(metadata: Any) -> tuple[str | None, str | None]:
 
 
 def _metadata_field(metadata: Any, key: str) -> str | None:
-    # Missing keys return None on 3.10/3.11 and raise KeyError on newer Pythons.
-    try:
-        value = metadata[key]
-    except KeyError:
-        return None
+    # .get, not [key]: indexing a missing key is deprecated on 3.13 and raises later.
+    value = metadata.get(key)
     return value if isinstance(value, str) and value else None
 
 
