@@ -104,12 +104,15 @@ class Evidence:
         model: ModelInput,
         tree: ModelTree,
         *,
+        excluded: tuple[Path, ...] = (),
         scan_policy: ScanPolicy | None = None,
         progress: bool | None = None,
         workers: int | None = None,
     ) -> None:
         self.model = model
         self.tree = tree
+        #: Sidecar files (the signature) left out of the walk.
+        self.excluded = excluded
         self._scan_policy = scan_policy
         self._progress = progress
         self._workers = workers

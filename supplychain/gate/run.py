@@ -87,7 +87,14 @@ def check_model(
         from supplychain.scanning import load_allowlist
 
         scan_policy = load_allowlist(policy.scan.allowlist)
-    evidence = Evidence(target, tree, scan_policy=scan_policy, progress=progress, workers=workers)
+    evidence = Evidence(
+        target,
+        tree,
+        excluded=(sig_path,),
+        scan_policy=scan_policy,
+        progress=progress,
+        workers=workers,
+    )
 
     if target.snapshot is not None and policy.hf_cache.verify_blobs:
         results[DOWNLOAD] = check_download(evidence)

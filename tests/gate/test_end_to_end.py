@@ -293,3 +293,14 @@ def test_bad_policy_is_a_usage_error_naming_the_field(release: Release, run_cli:
     result = run_cli("check", release.model, "--policy", release.policy)
     assert result.exit_code == 2 and "scan.fail_on" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_signature_covering_git_metadata(tmp_path: Path) -> None:
+    """Signed with --no-ignore-git-paths: the gate checks the git files it signed too."""
+    release = prepare(tmp_path)
+    (release.model / ".gitattributes").write_text("*.safetensors filter=lfs\n")
+    sign(release.model, KeySigner(release.key), ignore_git_paths=False, progress=False)  # type: ignore[arg-type]
+    report = release.check()
+    assert report.passed, report.to_json()
+    (release.model / ".gitattributes").write_text("tampered\n")
+    assert_only(release.check(), "integrity", FailureClass.INTEGRITY, "modified: .gitattributes")

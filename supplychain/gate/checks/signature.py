@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from supplychain.errors import SupplychainError
 from supplychain.gate.evidence import Evidence
 from supplychain.gate.report import CheckResult, FailureClass, Status
 from supplychain.hashing import hash_tree
 from supplychain.hashing.manifest import FILES, Manifest
+from supplychain.model.tree import GIT_PATHS
 from supplychain.policy import SignaturePolicy, SignerSpec
+
+if TYPE_CHECKING:
+    from supplychain.signing.integrity import IntegrityReport
 
 SIGNATURE = "signature"
 INTEGRITY = "integrity"
@@ -105,17 +111,22 @@ def check_integrity(policy: SignaturePolicy, signed: Manifest, evidence: Evidenc
     """Every signed file present and unchanged; nothing unsigned unless the policy allows it."""
     from supplychain.signing.integrity import compare_manifests
 
-    tree = evidence.tree.excluding(signed.serialization.ignore_paths)
     serialization = signed.serialization
-    if serialization.method == FILES and serialization.hash_type == "sha256":
-        # The gate's own SHA-256 pass already covers these files: no second read.
-        keep = {f.name for f in tree.files}
-        resources = tuple(r for r in evidence.sha256.resources if r.name in keep)
-        actual = Manifest(tree.name, serialization, resources)
-    else:
-        actual, _, _ = hash_tree(tree, serialization, progress=False)
     try:
-        report = compare_manifests(signed, tree, actual, model=evidence.model.path)
+        if _signs_git_paths(signed):
+            # Signed with git metadata included (--no-ignore-git-paths): the gate's
+            # walk skipped those files, so walk again the way the signer did.
+            report = _recheck_with_git_paths(signed, evidence)
+        else:
+            tree = evidence.tree.excluding(serialization.ignore_paths)
+            if serialization.method == FILES and serialization.hash_type == "sha256":
+                # The gate's own SHA-256 pass already covers these files: no second read.
+                keep = {f.name for f in tree.files}
+                resources = tuple(r for r in evidence.sha256.resources if r.name in keep)
+                actual = Manifest(tree.name, serialization, resources)
+            else:
+                actual, _, _ = hash_tree(tree, serialization, progress=False)
+            report = compare_manifests(signed, tree, actual, model=evidence.model.path)
     except SupplychainError as exc:
         return CheckResult(
             INTEGRITY,
@@ -124,6 +135,28 @@ def check_integrity(policy: SignaturePolicy, signed: Manifest, evidence: Evidenc
             failure=FailureClass.INTEGRITY,
             remedy="the signature's manifest is unusable; get a new signature",
         )
+    return _verdict(policy, signed, report)
+
+
+def _signs_git_paths(signed: Manifest) -> bool:
+    return any(r.path.split("/")[0] in GIT_PATHS for r in signed.resources)
+
+
+def _recheck_with_git_paths(signed: Manifest, evidence: Evidence) -> IntegrityReport:
+    from supplychain.signing.integrity import check_integrity as recheck
+
+    return recheck(
+        evidence.model.path,
+        signed,
+        ignore=[os.path.abspath(p) for p in evidence.excluded],
+        ignore_git_paths=False,
+        allow_symlinks=evidence.model.snapshot is not None,
+        progress=False,
+    )
+
+
+def _verdict(policy: SignaturePolicy, signed: Manifest, report: IntegrityReport) -> CheckResult:
+    serialization = signed.serialization
     problems = report.problems(limit=None)
     locations = (
         *((n, "missing: signed but not on disk") for n in report.missing),
