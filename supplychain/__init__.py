@@ -31,6 +31,11 @@ _PUBLIC: dict[str, str] = {
     "Severity": "supplychain.scanning",
     "convert": "supplychain.conversion",
     "ConversionReport": "supplychain.conversion",
+    "check_model": "supplychain.gate",
+    "ensure_deployable": "supplychain.gate",
+    "GateReport": "supplychain.gate",
+    "GateFailed": "supplychain.gate",
+    "load_policy": "supplychain.policy",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]
@@ -39,8 +44,10 @@ if TYPE_CHECKING:  # names re-exported lazily through __getattr__
     from supplychain.bom import build_bom, write_cyclonedx  # noqa: F401
     from supplychain.conversion import ConversionReport, convert  # noqa: F401
     from supplychain.errors import SupplychainError  # noqa: F401
+    from supplychain.gate import GateFailed, GateReport, check_model, ensure_deployable  # noqa: F401
     from supplychain.hashing import HashResult, hash_model  # noqa: F401
     from supplychain.model.tree import ModelTree, walk_model  # noqa: F401
+    from supplychain.policy import load_policy  # noqa: F401
     from supplychain.scanning import (  # noqa: F401
         FileResult,
         Finding,
