@@ -17,6 +17,9 @@ def test_every_public_name_resolves() -> None:
 
 
 def test_importing_the_package_loads_no_capability() -> None:
-    probe = "import sys, supplychain; print(sorted(m for m in sys.modules if m.startswith('supplychain.')))"
+    probe = (
+        "import sys, supplychain\n"
+        "print(sorted(m for m in sys.modules if m.startswith('supplychain.')))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['supplychain._version']"
