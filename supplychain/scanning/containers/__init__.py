@@ -1,0 +1,64 @@
+"""One reader per container format: find every pickle a loader would run, and scan it.
+
+Each handler takes the file scan, the blob, its sniffed format and its first
+bytes. Handlers never read tensor storage: they parse pickles, headers and
+directories, and skip everything else.
+"""
+
+from __future__ import annotations
+
+from supplychain.formats.sniff import Format
+from supplychain.scanning.containers._base import Handler
+from supplychain.scanning.containers.archives import (
+    scan_compressed,
+    scan_legacy,
+    scan_seven_zip,
+    scan_tar,
+    scan_zip,
+)
+from supplychain.scanning.containers.files import (
+    nothing_to_run,
+    scan_gguf,
+    scan_json,
+    scan_npy,
+    scan_safetensors,
+    unknown,
+    unsupported,
+)
+from supplychain.scanning.containers.streams import probe_as_pickle, scan_raw_pickle
+
+__all__ = ["Handler", "handler_for", "scan_zip"]
+
+_HANDLERS: dict[Format, Handler] = {
+    Format.PICKLE: scan_raw_pickle,
+    Format.TORCH_LEGACY: scan_legacy,
+    Format.TORCH_ZIP: scan_zip,
+    Format.TORCHSCRIPT: scan_zip,
+    Format.NUMPY_ZIP: scan_zip,
+    Format.KERAS: scan_zip,
+    Format.ZIP: scan_zip,
+    Format.TORCH_TAR: scan_tar,
+    Format.TAR: scan_tar,
+    Format.NUMPY: scan_npy,
+    Format.SAFETENSORS: scan_safetensors,
+    Format.GZIP: scan_compressed,
+    Format.BZIP2: scan_compressed,
+    Format.XZ: scan_compressed,
+    Format.ZLIB: scan_compressed,
+    Format.LZMA: scan_compressed,
+    Format.ZSTD: unsupported("zstd streams are not supported (no decoder installed)"),
+    Format.LZ4: unsupported("lz4 streams are not supported (no decoder installed)"),
+    Format.SEVEN_ZIP: scan_seven_zip,
+    Format.HDF5: unsupported("HDF5 (Keras .h5) files are not inspected for Lambda layers yet"),
+    Format.GGUF: scan_gguf,
+    Format.ONNX: nothing_to_run,
+    Format.TFLITE: nothing_to_run,
+    Format.JSON: scan_json,
+    Format.EMPTY: nothing_to_run,
+    Format.TEXT: probe_as_pickle,
+    Format.UNKNOWN: unknown,
+}
+
+
+def handler_for(kind: Format) -> Handler:
+    return _HANDLERS.get(kind, unknown)
