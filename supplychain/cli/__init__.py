@@ -53,17 +53,19 @@ class LazyGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="""\b
 Examples:
-  supplychain demo                       run every step on a bundled example
-  supplychain hash ./my-model            per-file digests and the OMS root digest
-  supplychain digest ./my-model          sha256:<root digest> (as model-signing's `digest`)
-  supplychain sign ./my-model --key k.key        write an OMS signature (model.sig)
-  supplychain verify ./my-model -s model.sig --public-key k.pub
-  supplychain bom ./my-model -o bom.json AI-BOM (CycloneDX ML-BOM) of files, data, lineage, licences
-  supplychain scan ./my-model            find pickles and other content that runs code on load
-  supplychain convert ./my-model         pickle checkpoints -> safetensors, nothing executed
+  supplychain demo                                  every step on a bundled example
+  supplychain scan ./my-model                       content that runs code on load
+  supplychain convert ./my-model                    pickle checkpoints -> safetensors
+  supplychain bom ./my-model -o my-model/bom.cdx.json    AI-BOM (CycloneDX ML-BOM)
+  supplychain sign ./my-model --key release.key     OMS signature: my-model/model.sig
+  supplychain verify ./my-model --public-key release.pub
+  supplychain check ./my-model --policy deploy.yaml the deployment gate
+  supplychain hash ./my-model                       per-file digests and the root digest
 
-Exit codes: 0 success, 1 a check failed, 2 usage or input error, 70 internal error.
-Run `supplychain COMMAND --help` for a command's options and exit codes.""",
+\b
+Exit codes: 0 success, 1 a check failed, 2 usage or input error, 70 internal error;
+some commands add finer codes. `supplychain COMMAND --help` lists a command's
+options and exit codes.""",
 )
 @click.version_option(__version__, "-V", "--version", prog_name="supplychain")
 @click.option("-v", "--verbose", count=True, help="More detail on stderr (repeat for debug logs).")
