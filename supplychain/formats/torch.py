@@ -230,15 +230,29 @@ class TarPickles:
     problems: tuple[str, ...]
 
 
+def _read_count(
+    source: Source,
+    options: ParseOptions,
+    what: str,
+    pickles: list[StackedPickle],
+    problems: list[str],
+) -> int | None:
+    """The count pickle that opens a tar member's records (recorded in ``pickles``)."""
+    result = parse(source, options)
+    pickles.append(StackedPickle(f"{what} count", 0, result))
+    count = result.value
+    if not result.complete or not isinstance(count, int) or count < 0:
+        problems.append(f"the {what} count pickle does not give a count")
+        return None
+    return count
+
+
 def walk_tar_storages(source: Source, size: int, options: ParseOptions) -> TarPickles:
     """``storages``: a count pickle, then per storage an args pickle, an int64 count and data."""
     pickles: list[StackedPickle] = []
     problems: list[str] = []
-    count_result = parse(source, options)
-    pickles.append(StackedPickle("storage count", 0, count_result))
-    count = count_result.value
-    if not count_result.complete or not isinstance(count, int) or count < 0:
-        problems.append("the storage count pickle does not give a count")
+    count = _read_count(source, options, "storage", pickles, problems)
+    if count is None:
         return TarPickles(tuple(pickles), tuple(problems))
     for index in range(count):
         start = source.tell()
@@ -269,11 +283,8 @@ def walk_tar_tensors(source: Source, options: ParseOptions) -> TarPickles:
     """``tensors``: a count pickle, then per tensor an args pickle and its binary shape record."""
     pickles: list[StackedPickle] = []
     problems: list[str] = []
-    count_result = parse(source, options)
-    pickles.append(StackedPickle("tensor count", 0, count_result))
-    count = count_result.value
-    if not count_result.complete or not isinstance(count, int) or count < 0:
-        problems.append("the tensor count pickle does not give a count")
+    count = _read_count(source, options, "tensor", pickles, problems)
+    if count is None:
         return TarPickles(tuple(pickles), tuple(problems))
     for index in range(count):
         start = source.tell()
