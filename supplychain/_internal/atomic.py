@@ -31,7 +31,7 @@ from supplychain.errors import InputError, SupplychainError
 _NO_TMPFILE = frozenset({errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOTSUP})
 _PROC_FD = Path("/proc/self/fd")
 #: OSErrors inside a writer's block that are about writing (the block's other errors pass through).
-_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
 
 
 class Terminated(SupplychainError):
@@ -210,7 +210,7 @@ def atomic_writer(path: str | os.PathLike[str], *, mode: int | None = None) -> I
                     yield handle
                     handle.flush()
             except OSError as exc:
-                if exc.errno not in _WRITE_ERRNOS:
+                if exc.errno not in WRITE_ERRNOS:
                     raise
                 raise write_error(exc, target) from None
             with guard.deferred():

@@ -137,7 +137,7 @@ def test_verify_with_torch_needs_torch(
 def test_directory_with_nothing_to_convert(tmp_path: Path, run_cli: RunCli) -> None:
     (tmp_path / "config.json").write_text("{}")
     result = run_cli("convert", tmp_path)
-    assert result.exit_code == 3 and "no checkpoint with tensors" in result.stderr
+    assert result.exit_code == 2 and "no PyTorch or numpy checkpoint" in result.stderr
 
 
 def test_symbolic_links_are_followed_only_when_allowed(tmp_path: Path, run_cli: RunCli) -> None:
