@@ -230,3 +230,36 @@ def test_sigkill_mid_write_leaves_nothing(big_checkpoint: Path, tmp_path: Path) 
     result = _convert_and_kill(big_checkpoint, tmp_path / "out", signal.SIGKILL)
     assert result.returncode == -signal.SIGKILL
     assert os.listdir(tmp_path / "out") == []
+
+
+def test_a_tensor_in_two_shards_is_an_input_error(tmp_path: Path, run_cli: RunCli) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    for shard in ("pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"):
+        _checkpoint(model, shard)
+    index = {"weight_map": {"w": "pytorch_model-00001-of-00002.bin"}}
+    index["weight_map"]["v"] = "pytorch_model-00002-of-00002.bin"
+    (model / "pytorch_model.bin.index.json").write_text(json.dumps(index))
+    result = run_cli("convert", model)
+    assert result.exit_code == 2, result
+    assert "the tensor 'w' is in two shards" in result.stderr
+    assert sorted(os.listdir(model)) == [
+        "pytorch_model-00001-of-00002.bin",
+        "pytorch_model-00002-of-00002.bin",
+        "pytorch_model.bin.index.json",
+    ]
+
+
+def test_expansion_is_refused_with_exit_1_and_allowed_with_the_flag(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    state = OD((("w", tensor("0", 1, (1024, 512), (0, 0))),))  # 2 MiB from one float
+    source = torch_zip(tmp_path / "b.pt", dumps(state), {"0": floats(1.0)})
+    refused = run_cli("convert", source)
+    assert refused.exit_code == 1, refused
+    assert "'w' 2.0 MiB (float32 [1024, 512], stride [0, 0])" in refused.stderr
+    assert "--allow-expansion" in refused.stderr
+    assert not (tmp_path / "b.safetensors").exists()
+    allowed = run_cli("convert", source, "--allow-expansion")
+    assert allowed.exit_code == 0, allowed
+    assert (tmp_path / "b.safetensors").stat().st_size > 2 << 20
