@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from supplychain.conversion.errors import OutputBudgetError
-from supplychain.conversion.plan import Plan, PlannedTensor
+from supplychain.conversion.select import Exported
 from supplychain.errors import InputError
 from supplychain.output import human_bytes
 
@@ -37,15 +37,22 @@ class _StorageGrowth:
     size: int
     written: int
     #: Biggest first.
-    tensors: tuple[PlannedTensor, ...]
+    tensors: tuple[Exported, ...]
 
 
-def check_expansion(plan: Plan, storage_sizes: dict[str, int], path: Path) -> None:
-    """Refuse a plan whose tensor data exceeds the budget for the storages it reads."""
-    growth = _growth(plan.tensors, storage_sizes)
+def check_expansion(
+    exported: Iterable[Exported], storage_sizes: dict[str, int], path: Path
+) -> None:
+    """Refuse tensors whose data exceeds the budget for the storages they read.
+
+    Runs before planning (whose storage-coverage pass costs time per element),
+    on the tensors as they will be written: tied names count once.
+    """
+    unique = {e.view.identity(): e for e in exported}
+    growth = _growth(unique.values(), storage_sizes)
     used = sum(g.size for g in growth)
-    limit = EXPANSION_FACTOR * used + EXPANSION_SLACK
-    if plan.data_size <= limit:
+    data_size = sum(g.written for g in growth)
+    if data_size <= EXPANSION_FACTOR * used + EXPANSION_SLACK:
         return
     grown = [g for g in growth if g.written > g.size]
     grown.sort(key=lambda g: g.written, reverse=True)
@@ -53,7 +60,7 @@ def check_expansion(plan: Plan, storage_sizes: dict[str, int], path: Path) -> No
     if len(grown) > SHOWN:
         details += f"; and {len(grown) - SHOWN} more storages"
     raise OutputBudgetError(
-        f"the output would hold {human_bytes(plan.data_size)} of tensor data made from "
+        f"the output would hold {human_bytes(data_size)} of tensor data made from "
         f"{human_bytes(used)} of storages (the limit is {EXPANSION_FACTOR}x + "
         f"{human_bytes(EXPANSION_SLACK)}): {details}",
         path=path,
@@ -63,18 +70,16 @@ def check_expansion(plan: Plan, storage_sizes: dict[str, int], path: Path) -> No
     )
 
 
-def _growth(
-    tensors: Iterable[PlannedTensor], storage_sizes: dict[str, int]
-) -> list[_StorageGrowth]:
-    by_storage: dict[str, list[PlannedTensor]] = {}
+def _growth(tensors: Iterable[Exported], storage_sizes: dict[str, int]) -> list[_StorageGrowth]:
+    by_storage: dict[str, list[Exported]] = {}
     for tensor in tensors:
         by_storage.setdefault(tensor.view.storage, []).append(tensor)
     return [
         _StorageGrowth(
             key,
             storage_sizes.get(key, 0),
-            sum(t.nbytes for t in group),
-            tuple(sorted(group, key=lambda t: t.nbytes, reverse=True)),
+            sum(t.view.nbytes for t in group),
+            tuple(sorted(group, key=lambda t: t.view.nbytes, reverse=True)),
         )
         for key, group in by_storage.items()
     ]
@@ -90,10 +95,10 @@ def _describe(growth: _StorageGrowth) -> str:
     )
 
 
-def _tensor(tensor: PlannedTensor) -> str:
+def _tensor(tensor: Exported) -> str:
     view = tensor.view
     return (
-        f"{tensor.name!r} {human_bytes(tensor.nbytes)} ({view.dtype.torch_name} "
+        f"{tensor.name!r} {human_bytes(view.nbytes)} ({view.dtype.torch_name} "
         f"{list(view.shape)}, stride {list(view.stride)})"
     )
 

@@ -88,6 +88,11 @@ class Checkpoint:
             self._storages[key] = found
         return found
 
+    @property
+    def inflated_bytes(self) -> int:
+        """Scratch space compressed records will take once inflated (beside the output)."""
+        return sum(member.size for member, _ in self._members.values())
+
     def storage_label(self, key: str) -> str:
         if key in self._storages:
             return self._storages[key].label

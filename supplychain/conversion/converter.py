@@ -112,14 +112,25 @@ def convert(
     with ThreadPoolExecutor(1, thread_name_prefix="convert-source-hash") as pool:
         hashes = pool.submit(hash_items, [WorkItem(j.file, 0, j.file.size) for j in jobs], "sha256")
         try:
-            jobs = _prepare(jobs, key, drop_non_tensors, skipped, single=source_path.is_file())
+            jobs = _prepare(
+                jobs,
+                key,
+                drop_non_tensors,
+                skipped,
+                single=source_path.is_file(),
+                allow_expansion=allow_expansion,
+            )
             if not jobs:
                 raise UnsupportedContentError(
                     "no checkpoint with tensors to convert",
                     path=source_path,
                     hint="; ".join(f"{s.name}: {s.reason}" for s in skipped[:5]) or None,
                 )
-            _check_budgets(jobs, allow_expansion)
+            budget.check_free_space(
+                (j.output, j.plan.size + j.checkpoint.inflated_bytes)
+                for j in jobs
+                if j.plan is not None and j.checkpoint is not None
+            )
             files, indexes = _write_all(jobs, shard_sets, hashes, verify_with_torch, progress)
         finally:
             for job in jobs:
@@ -206,6 +217,7 @@ def _prepare(
     skipped: list[SkippedFile],
     *,
     single: bool,
+    allow_expansion: bool,
 ) -> list[_Job]:
     ready = []
     for job in jobs:
@@ -233,6 +245,10 @@ def _prepare(
             skipped.append(SkippedFile(job.source_name, reason))
             job.checkpoint.close()
             continue
+        if not allow_expansion:
+            budget.check_expansion(
+                job.selection.tensors, job.checkpoint.storage_sizes, job.file.path
+            )
         job.plan = plan(job.selection.tensors, job.checkpoint.storage_sizes)
         ready.append(job)
     _check_shard_names(ready)
@@ -262,15 +278,6 @@ def _check_shard_names(jobs: list[_Job]) -> None:
                     f"the tensor {name!r} is in two shards, {previous} and {job.source_name}",
                     hint="the sharded checkpoint is inconsistent",
                 )
-
-
-def _check_budgets(jobs: list[_Job], allow_expansion: bool) -> None:
-    """Refuse before writing: outputs far larger than their storages, or larger than free space."""
-    for job in jobs:
-        assert job.plan is not None and job.checkpoint is not None
-        if not allow_expansion:
-            budget.check_expansion(job.plan, job.checkpoint.storage_sizes, job.file.path)
-    budget.check_free_space((job.output, job.plan.size) for job in jobs if job.plan is not None)
 
 
 # -- writing ---------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,18 @@ def test_a_disk_full_mid_write_is_an_input_error_and_leaves_nothing(
         assert full.value.exit_code == 2 and "free some space" in full.value.diagnostics()
         assert os.listdir(small) == []
         assert os.statvfs(small).f_bfree == os.statvfs(small).f_blocks
+
+
+def test_compressed_records_count_their_inflated_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    n = 1 << 20  # 4 MiB of float32 zeros, deflated to a few KiB
+    source = tmp_path / "z.pt"
+    with zipfile.ZipFile(source, "w") as archive:
+        archive.writestr("z/data.pkl", dumps(OD((("w", tensor("0", n, (n,), (1,))),))))
+        archive.writestr("z/data/0", bytes(4 * n), compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("z/version", "3\n")
+    monkeypatch.setattr(budget, "free_bytes", lambda directory: 6 << 20)
+    with pytest.raises(InputError, match=r"needs 8\.0 MiB but only 6\.0 MiB"):
+        convert(source, tmp_path / "z.safetensors")
+    assert sorted(os.listdir(tmp_path)) == ["z.pt"]
