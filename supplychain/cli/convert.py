@@ -46,7 +46,7 @@ the output would be far larger than its storages), 2 usage or input error
 (no checkpoint found, malformed checkpoint, not enough disk space), 3 content
 safetensors cannot hold (quantized, sparse, complex128 tensors, TorchScript,
 name collisions), 4 the output did not verify (nothing written), 143 stopped
-by SIGTERM (nothing written), 70 internal error.""",
+by SIGTERM (no partial file left), 70 internal error.""",
 )
 @click.argument("source", type=click.Path(path_type=str))
 @click.option(
