@@ -33,11 +33,20 @@ read back with the safetensors library and compared tensor by tensor with
 the source before they appear; the source is never modified.
 
 \b
+Outputs larger than 2x the storages they are made from (+1 MiB) are
+refused: views that repeat storage bytes (stride 0, overlapping views) can
+turn a tiny checkpoint into terabytes. --allow-expansion writes them anyway.
+Free space is checked before writing. A SIGTERM or SIGKILL mid-write leaves
+no partial file behind.
+
+\b
 Exit codes: 0 converted and verified, 1 refused as unsafe (it would run code,
-or an object on the path to a tensor cannot be read without running code),
-2 usage or input error, 3 content safetensors cannot hold (quantized, sparse,
-complex128 tensors, TorchScript, name collisions), 4 the output did not
-verify (nothing written), 70 internal error.""",
+an object on the path to a tensor cannot be read without running code, or
+the output would be far larger than its storages), 2 usage or input error
+(no checkpoint found, malformed checkpoint, not enough disk space), 3 content
+safetensors cannot hold (quantized, sparse, complex128 tensors, TorchScript,
+name collisions), 4 the output did not verify (nothing written), 143 stopped
+by SIGTERM (no partial file left), 70 internal error.""",
 )
 @click.argument("source", type=click.Path(path_type=str))
 @click.option(
@@ -66,6 +75,12 @@ verify (nothing written), 70 internal error.""",
 )
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option(
+    "--allow-expansion",
+    is_flag=True,
+    help="Write outputs larger than 2x the storages they are made from (views that repeat "
+    "storage bytes); refused by default.",
+)
+@click.option(
     "--allow-symlinks",
     is_flag=True,
     help="Follow symbolic links that stay inside the model (a Hugging Face cache "
@@ -85,6 +100,7 @@ def convert_command(
     drop_non_tensors: bool,
     verify_with_torch: bool,
     overwrite: bool,
+    allow_expansion: bool,
     allow_symlinks: bool,
     record_path: str | None,
     as_json: bool,
@@ -106,6 +122,7 @@ def convert_command(
             verify_with_torch=verify_with_torch,
             overwrite=overwrite,
             allow_symlinks=allow_symlinks,
+            allow_expansion=allow_expansion,
             progress=state().progress,
         )
     except ConversionError as exc:

@@ -12,9 +12,10 @@ tensor by tensor with the source bytes, then renamed into place together.
 
 Modules: ``checkpoint`` (containers), ``interpret`` (pickle graph -> tensors),
 ``select`` (state_dict unwrapping, ``--key``, flattening), ``plan`` (tied
-weights, header), ``gather``/``writer`` (streaming output), ``verify``
-(self-check), ``torchcheck`` (opt-in torch cross-check), ``sharding``
-(names and indexes), ``report`` (results and the conversion record).
+weights, header), ``budget`` (output expansion, free space),
+``gather``/``writer`` (streaming output), ``verify`` (self-check),
+``torchcheck`` (opt-in torch cross-check), ``sharding`` (names and indexes),
+``report`` (results and the conversion record).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from supplychain.conversion.errors import (
     CheckpointFormatError,
     ConversionError,
     ConvertExit,
+    OutputBudgetError,
     SelfCheckError,
     UnsafeCheckpointError,
     UnsupportedContentError,
@@ -44,6 +46,7 @@ __all__ = [
     "ConvertExit",
     "FileConversion",
     "IndexConversion",
+    "OutputBudgetError",
     "SelfCheckError",
     "Skipped",
     "SkippedFile",

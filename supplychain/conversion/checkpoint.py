@@ -11,6 +11,7 @@ The container readers are the ones the scanner uses
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -69,6 +70,8 @@ class Checkpoint:
     protocol: int | None = None
     #: storage key -> its bytes (compressed records are inflated on first use).
     storage_sizes: dict[str, int] = field(default_factory=dict)
+    #: storage key -> the dtype torch gives its v1/v2 tensors (its first declaration's).
+    storage_dtypes: dict[str, str] = field(default_factory=dict)
     #: Archive members or storage records nothing refers to (a polyglot indicator).
     orphans: tuple[str, ...] = ()
     _storages: dict[str, Bytes] = field(default_factory=dict)
@@ -84,6 +87,11 @@ class Checkpoint:
             found = inflate_member(self._handle, member, label, self._scratch)
             self._storages[key] = found
         return found
+
+    @property
+    def inflated_bytes(self) -> int:
+        """Scratch space compressed records will take once inflated (beside the output)."""
+        return sum(member.size for member, _ in self._members.values())
 
     def storage_label(self, key: str) -> str:
         if key in self._storages:
@@ -193,6 +201,7 @@ def _open_torch_zip(path: Path, handle: BinaryIO, size: int, scratch: str | None
         return key, storage_class, nbytes
 
     checkpoint = Checkpoint(path, Format.TORCH_ZIP, Mapping("empty"), byteorder, result.protocol)
+    checkpoint.storage_dtypes = _first_declarations(result, persistent, path)
     inline = _InlineBytes(pickle_bytes, checkpoint)
     root = _interpret(result, StorageResolver(persistent, inline, byteorder == "big"), path)
     stored = {
@@ -291,6 +300,36 @@ def _agree(declared: dict[str, int], key: str, nbytes: int, path: Path) -> None:
             path=path,
             hint="the checkpoint is corrupt or crafted",
         )
+
+
+def _first_declarations(
+    result: PickleResult, persistent: Callable[[Any], tuple[str, str, int]], path: Path
+) -> dict[str, str]:
+    """Every storage's dtype as torch sees it, refusing keys declared with two dtypes.
+
+    torch's ``persistent_load`` caches storages by key (``loaded_storages`` /
+    ``deserialized_objects``): the first persistent id of a key, in stream
+    order, fixes its dtype, and later ids naming another storage class are
+    ignored, so their tensors load with the first dtype. ``torch.save`` never
+    writes such a file (it refuses views of one storage as two types); a
+    reader that took each id at its word would write other values than torch
+    loads. Every persistent id is checked, including those outside the tensors
+    converted, because an earlier one anywhere decides.
+    """
+    first: dict[str, tuple[str, str]] = {}
+    for ref in result.persistent_refs:
+        key, storage_class, _ = persistent(ref.pid)
+        dtype = dtypes.STORAGE_DTYPES.get(storage_class, storage_class)
+        seen_class, seen_dtype = first.setdefault(key, (storage_class, dtype))
+        if seen_dtype != dtype:
+            raise CheckpointFormatError(
+                f"storage {key} is declared as {seen_class} and later as {storage_class}: "
+                f"torch keeps the first declaration and loads every tensor of it as "
+                f"{seen_dtype}, which torch.save never writes",
+                path=path,
+                hint="the checkpoint is crafted to make readers disagree; nothing was written",
+            )
+    return {key: dtype for key, (_, dtype) in first.items()}
 
 
 def _parse(data: Bytes, frames: Any, path: Path, what: str) -> PickleResult:
@@ -409,6 +448,7 @@ def _open_legacy(path: Path, handle: BinaryIO, size: int, scratch: str | None) -
         return key, storage_class, nbytes
 
     checkpoint = Checkpoint(path, Format.TORCH_LEGACY, Mapping("empty"), "little", main.protocol)
+    checkpoint.storage_dtypes = _first_declarations(main, persistent, path)
     whole = Bytes(path.name, size, fd=fd, offset=0)
     inline = _InlineBytes(whole, checkpoint)
     # The legacy writer byte-swaps to little-endian on big-endian hosts: data is always LE.

@@ -4,6 +4,8 @@ Order of work, so that a refusal or a failure never leaves a file behind:
 1. walk the source (the one model walker) and decide every output name;
 2. per checkpoint: scan it (a high finding refuses), open and interpret it,
    select and plan its tensors; any refusal stops here, before any write;
+   so do the budgets: an output far larger than its storages, or one that does
+   not fit the free space;
 3. write every output to a temporary file beside its target, self-check it
    (and cross-check with torch if asked), hash the sources in parallel;
 4. only when everything passed: fsync and rename all outputs into place.
@@ -19,9 +21,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from supplychain._internal.atomic import StagedFiles
+from supplychain._internal.atomic import WRITE_ERRNOS, StagedFiles, write_error
 from supplychain._internal.progress import byte_progress
-from supplychain.conversion import safety, sharding, torchcheck
+from supplychain.conversion import budget, safety, sharding, torchcheck
 from supplychain.conversion.checkpoint import CONVERTIBLE, Checkpoint, open_checkpoint
 from supplychain.conversion.errors import (
     CheckpointFormatError,
@@ -72,6 +74,7 @@ def convert(
     verify_with_torch: bool = False,
     overwrite: bool = False,
     allow_symlinks: bool = False,
+    allow_expansion: bool = False,
     progress: bool | None = None,
 ) -> ConversionReport:
     """Convert a pickle checkpoint (or every checkpoint of a model directory) to safetensors.
@@ -83,7 +86,10 @@ def convert(
     by default ``state_dict`` is unwrapped repeatedly. ``drop_non_tensors``
     drops objects of classes the converter does not interpret (instead of
     refusing), never executing them. ``allow_symlinks`` follows links that stay
-    inside the model (a Hugging Face cache snapshot). Returns a :class:`ConversionReport`;
+    inside the model (a Hugging Face cache snapshot). ``allow_expansion``
+    writes outputs larger than :data:`budget.EXPANSION_FACTOR` times the
+    storages they are made from (refused by default: repeated storage bytes
+    can turn a tiny checkpoint into terabytes). Returns a :class:`ConversionReport`;
     raises a :class:`~supplychain.errors.SupplychainError` subclass whose
     ``exit_code`` says why nothing was written.
     """
@@ -95,18 +101,36 @@ def convert(
         torchcheck.require_torch()
     tree = walk_model(source_path, allow_symlinks=allow_symlinks)
     jobs, skipped = _jobs(tree, source_path, None if output is None else Path(output))
+    if not jobs:
+        raise InputError(
+            "the directory holds no PyTorch or numpy checkpoint to convert",
+            path=source_path,
+            hint="give a .bin/.pt/.pth/.ckpt/.npy/.npz file or a directory holding them",
+        )
     _check_outputs(jobs, tree, overwrite)
     shard_sets = {j.shard_set.index_name: j.shard_set for j in jobs if j.shard_set}
     with ThreadPoolExecutor(1, thread_name_prefix="convert-source-hash") as pool:
         hashes = pool.submit(hash_items, [WorkItem(j.file, 0, j.file.size) for j in jobs], "sha256")
         try:
-            jobs = _prepare(jobs, key, drop_non_tensors, skipped, single=source_path.is_file())
+            jobs = _prepare(
+                jobs,
+                key,
+                drop_non_tensors,
+                skipped,
+                single=source_path.is_file(),
+                allow_expansion=allow_expansion,
+            )
             if not jobs:
                 raise UnsupportedContentError(
                     "no checkpoint with tensors to convert",
                     path=source_path,
                     hint="; ".join(f"{s.name}: {s.reason}" for s in skipped[:5]) or None,
                 )
+            budget.check_free_space(
+                (j.output, j.plan.size + j.checkpoint.inflated_bytes)
+                for j in jobs
+                if j.plan is not None and j.checkpoint is not None
+            )
             files, indexes = _write_all(jobs, shard_sets, hashes, verify_with_torch, progress)
         finally:
             for job in jobs:
@@ -152,8 +176,6 @@ def _jobs(
             index_output=root / shard_set.output_index if shard_set else None,
         )
         jobs.append(job)
-    if not jobs:
-        skipped.append(SkippedFile(".", "the directory holds no PyTorch or numpy checkpoint"))
     return jobs, skipped
 
 
@@ -195,6 +217,7 @@ def _prepare(
     skipped: list[SkippedFile],
     *,
     single: bool,
+    allow_expansion: bool,
 ) -> list[_Job]:
     ready = []
     for job in jobs:
@@ -222,6 +245,10 @@ def _prepare(
             skipped.append(SkippedFile(job.source_name, reason))
             job.checkpoint.close()
             continue
+        if not allow_expansion:
+            budget.check_expansion(
+                job.selection.tensors, job.checkpoint.storage_sizes, job.file.path
+            )
         job.plan = plan(job.selection.tensors, job.checkpoint.storage_sizes)
         ready.append(job)
     _check_shard_names(ready)
@@ -247,7 +274,7 @@ def _check_shard_names(jobs: list[_Job]) -> None:
         for name in names:
             previous = owners.setdefault((job.shard_set.index_name, name), job.source_name)
             if previous != job.source_name:
-                raise UnsupportedContentError(
+                raise CheckpointFormatError(
                     f"the tensor {name!r} is in two shards, {previous} and {job.source_name}",
                     hint="the sharded checkpoint is inconsistent",
                 )
@@ -286,12 +313,17 @@ def _write_one(
     checkpoint, the_plan = job.checkpoint, job.plan
     job.output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = stage.create(job.output)
-    written = write_plan(fd, the_plan, checkpoint.storage, advance=advance)
-    # flush to disk while the self-check reads the page cache (commit's fsync is then quick)
-    with ThreadPoolExecutor(1, thread_name_prefix="convert-fsync") as syncer:
-        synced = syncer.submit(os.fsync, fd)
-        checked = self_check(tmp, the_plan, written.digests)
-        synced.result()
+    try:
+        written = write_plan(fd, the_plan, checkpoint.storage, advance=advance)
+        # flush to disk while the self-check reads the page cache (commit's fsync is then quick)
+        with ThreadPoolExecutor(1, thread_name_prefix="convert-fsync") as syncer:
+            synced = syncer.submit(os.fsync, fd)
+            checked = self_check(tmp, the_plan, written.digests, checkpoint.storage_dtypes)
+            synced.result()
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        raise write_error(exc, job.output) from None
     cross = None
     if verify_with_torch:
         cross = _cross_check(job, tmp)
@@ -386,7 +418,10 @@ def _write_index(
     if target.is_dir():
         raise CheckpointFormatError(f"{target} is a directory")
     fd, _ = stage.create(target)
-    os.write(fd, document)
+    try:
+        _write_all_bytes(fd, document)
+    except OSError as exc:
+        raise write_error(exc, target) from None
     return IndexConversion(
         shard_set.index_name,
         target,
@@ -396,6 +431,12 @@ def _write_index(
         tuple(sorted(written)),
         sum(len(v) for v in written.values()),
     )
+
+
+def _write_all_bytes(fd: int, data: bytes) -> None:
+    done = 0
+    while done < len(data):
+        done += os.write(fd, data[done:])
 
 
 def _check_unchanged(jobs: list[_Job]) -> None:

@@ -13,8 +13,9 @@ class ConvertExit(enum.IntEnum):
 
     #: Every checkpoint was converted and its output verified.
     CONVERTED = 0
-    #: Refused as unsafe: loading the checkpoint would run code, or an object the converter
-    #: will not interpret sits on the path to a tensor. Nothing was written.
+    #: Refused as unsafe: loading the checkpoint would run code, an object the converter
+    #: will not interpret sits on the path to a tensor, or the output would be far larger
+    #: than the storages it is made from (see ``allow_expansion``). Nothing was written.
     REFUSED_UNSAFE = 1
     #: Usage or input error: missing or unreadable file, malformed checkpoint.
     INPUT_ERROR = 2
@@ -58,6 +59,12 @@ class UnsupportedContentError(ConversionError):
     """Safe content that safetensors cannot represent."""
 
     exit_code = ConvertExit.UNSUPPORTED
+
+
+class OutputBudgetError(ConversionError):
+    """The output would be far larger than the checkpoint's storages (repeated storage bytes)."""
+
+    exit_code = ConvertExit.REFUSED_UNSAFE
 
 
 class SelfCheckError(VerificationError):

@@ -118,9 +118,14 @@ def _child(node: Node, part: str) -> tuple[Key, Node] | None:
                 and str(item_key) == part
             ):
                 return item_key, value
-    if isinstance(node, Sequence) and part.isdigit() and int(part) < len(node.items):
+    if isinstance(node, Sequence) and _is_index(part) and int(part) < len(node.items):
         return int(part), node.items[int(part)]
     return None
+
+
+def _is_index(part: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts '²', which ``int`` rejects."""
+    return 0 < len(part) <= 18 and part.isascii() and part.isdigit()
 
 
 def _available(node: Node) -> str:

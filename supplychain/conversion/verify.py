@@ -8,7 +8,9 @@ their BLAKE3 digest compared with the digest of the source bytes the writer
 produced. For the dtypes numpy has, the first rows of each tensor are also
 read through the library's numpy reader and must equal the raw bytes, so
 what the library hands to users is what was digested. (Reading every tensor
-through the library would map the whole file into this process.)
+through the library would map the whole file into this process.) Each
+tensor's dtype is also checked against the dtype torch gives its storage,
+found independently of the interpreter from the pickle's persistent ids.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import blake3
 
 from supplychain.conversion.errors import SelfCheckError
+from supplychain.conversion.interpret import REBUILD_V1, REBUILD_V2
 from supplychain.conversion.plan import Plan, PlannedTensor
 from supplychain.conversion.storage import CHUNK
 from supplychain.formats.safetensors import SafetensorsError, read_header
@@ -50,8 +53,17 @@ class SelfCheck:
         }
 
 
-def self_check(path: Path, plan: Plan, digests: dict[str, str]) -> SelfCheck:
-    """Raise SelfCheckError unless ``path`` holds exactly the planned tensors."""
+def self_check(
+    path: Path,
+    plan: Plan,
+    digests: dict[str, str],
+    storage_dtypes: dict[str, str] | None = None,
+) -> SelfCheck:
+    """Raise SelfCheckError unless ``path`` holds exactly the planned tensors.
+
+    ``storage_dtypes`` maps a storage key to the dtype torch loads its
+    classic (``_rebuild_tensor_v2``) tensors with.
+    """
     import safetensors
 
     def fail(problem: str) -> SelfCheckError:
@@ -67,6 +79,16 @@ def self_check(path: Path, plan: Plan, digests: dict[str, str]) -> SelfCheck:
         raise fail(f"the written header is invalid ({exc.problem})") from None
     offsets = {t.name: (t.begin, t.end) for t in ours.tensors}
     expected = {t.name: t for t in plan.tensors}
+    for tensor in plan.tensors:
+        torch_dtype = (storage_dtypes or {}).get(tensor.view.storage)
+        if tensor.view.origin in (REBUILD_V1, REBUILD_V2) and torch_dtype not in (
+            None,
+            tensor.view.dtype.torch_name,
+        ):
+            raise fail(
+                f"{tensor.name}: written as {tensor.view.dtype.torch_name}, but torch loads "
+                f"storage {tensor.view.storage} as {torch_dtype}"
+            )
     if set(offsets) != set(expected) or ours.metadata != plan.metadata:
         raise fail("the header's names or metadata differ from the plan")
     sampled = 0

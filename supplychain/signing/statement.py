@@ -141,7 +141,8 @@ def _check_name(name: str, serialization: Serialization, where: str) -> None:
     path = name
     if serialization.method == SHARDS:
         parts = name.rsplit(":", 2)
-        if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+        # ASCII digits only: str.isdigit also accepts '²', which int() rejects
+        if len(parts) != 3 or not _is_offset(parts[1]) or not _is_offset(parts[2]):
             raise _bad(f"{where}: shard name {name!r} is not 'path:start:end'")
         path, start, end = parts[0], int(parts[1]), int(parts[2])
         if start >= end:
@@ -150,6 +151,10 @@ def _check_name(name: str, serialization: Serialization, where: str) -> None:
         check_resource_name(path)
     except ModelTreeError as exc:
         raise _bad(f"{where}: {exc.problem}", hint=exc.hint) from None
+
+
+def _is_offset(text: str) -> bool:
+    return 0 < len(text) <= 20 and text.isascii() and text.isdigit()
 
 
 def _check_resource_set(resources: tuple[Resource, ...], serialization: Serialization) -> None:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import jsonschema
@@ -13,7 +19,8 @@ from tests.conftest import RunCli
 from tests.conversion.pickles import OD, dumps, floats, open_marker, tensor, torch_zip
 
 FIXTURES = Path(__file__).resolve().parents[1] / "conversion" / "fixtures"
-SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "conversion-record.schema.json"
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = ROOT / "schemas" / "conversion-record.schema.json"
 
 
 def _checkpoint(directory: Path, name: str = "pytorch_model.bin", **extra: object) -> Path:
@@ -137,7 +144,7 @@ def test_verify_with_torch_needs_torch(
 def test_directory_with_nothing_to_convert(tmp_path: Path, run_cli: RunCli) -> None:
     (tmp_path / "config.json").write_text("{}")
     result = run_cli("convert", tmp_path)
-    assert result.exit_code == 3 and "no checkpoint with tensors" in result.stderr
+    assert result.exit_code == 2 and "no PyTorch or numpy checkpoint" in result.stderr
 
 
 def test_symbolic_links_are_followed_only_when_allowed(tmp_path: Path, run_cli: RunCli) -> None:
@@ -157,3 +164,102 @@ def test_symbolic_links_are_followed_only_when_allowed(tmp_path: Path, run_cli: 
     )
     assert allowed.exit_code == 0, allowed
     assert (tmp_path / "model.safetensors").is_file()
+
+
+# -- killed mid-write -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def big_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 256 MiB checkpoint: long enough to write that a signal lands mid-write."""
+    n = 64 << 20
+    state = dumps(OD((("w", tensor("0", n, (n,), (1,))),)))
+    return torch_zip(tmp_path_factory.mktemp("big") / "big.pt", state, {"0": bytes(4 * n)})
+
+
+def _output_temp_open(pid: int, out: Path) -> bool:
+    """The process holds a file in ``out`` open (an unnamed O_TMPFILE file or a named temp)."""
+    if os.listdir(out):
+        return True
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(f"{out}/"):
+                    return True
+    return False
+
+
+def _convert_and_kill(source: Path, out: Path, signum: int) -> subprocess.CompletedProcess[str]:
+    out.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "supplychain",
+            "convert",
+            str(source),
+            "-o",
+            str(out / "w.safetensors"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not _output_temp_open(process.pid, out):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the output temp never appeared"
+        time.sleep(0.01)
+    time.sleep(0.05)  # into the write
+    process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to time the signal")
+def test_sigterm_mid_write_leaves_nothing(big_checkpoint: Path, tmp_path: Path) -> None:
+    result = _convert_and_kill(big_checkpoint, tmp_path / "out", signal.SIGTERM)
+    assert result.returncode == 143, result
+    assert "stopped by SIGTERM while writing" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert os.listdir(tmp_path / "out") == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="O_TMPFILE is Linux-only")
+def test_sigkill_mid_write_leaves_nothing(big_checkpoint: Path, tmp_path: Path) -> None:
+    result = _convert_and_kill(big_checkpoint, tmp_path / "out", signal.SIGKILL)
+    assert result.returncode == -signal.SIGKILL
+    assert os.listdir(tmp_path / "out") == []
+
+
+def test_a_tensor_in_two_shards_is_an_input_error(tmp_path: Path, run_cli: RunCli) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    for shard in ("pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"):
+        _checkpoint(model, shard)
+    index = {"weight_map": {"w": "pytorch_model-00001-of-00002.bin"}}
+    index["weight_map"]["v"] = "pytorch_model-00002-of-00002.bin"
+    (model / "pytorch_model.bin.index.json").write_text(json.dumps(index))
+    result = run_cli("convert", model)
+    assert result.exit_code == 2, result
+    assert "the tensor 'w' is in two shards" in result.stderr
+    assert sorted(os.listdir(model)) == [
+        "pytorch_model-00001-of-00002.bin",
+        "pytorch_model-00002-of-00002.bin",
+        "pytorch_model.bin.index.json",
+    ]
+
+
+def test_expansion_is_refused_with_exit_1_and_allowed_with_the_flag(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    state = OD((("w", tensor("0", 1, (1024, 512), (0, 0))),))  # 2 MiB from one float
+    source = torch_zip(tmp_path / "b.pt", dumps(state), {"0": floats(1.0)})
+    refused = run_cli("convert", source)
+    assert refused.exit_code == 1, refused
+    assert "'w' 2.0 MiB (float32 [1024, 512], stride [0, 0])" in refused.stderr
+    assert "--allow-expansion" in refused.stderr
+    assert not (tmp_path / "b.safetensors").exists()
+    allowed = run_cli("convert", source, "--allow-expansion")
+    assert allowed.exit_code == 0, allowed
+    assert (tmp_path / "b.safetensors").stat().st_size > 2 << 20

@@ -148,3 +148,66 @@ def test_numpy_arrays_inside_pickles_both_protocols(tmp_path: Path) -> None:
             assert isinstance(large, TensorView) and large.shape == (40000,)
             data = checkpoint.storage(large.storage)
             assert data.read(0, data.length) == big.tobytes()
+
+
+# -- storages torch would read differently -------------------------------------------------------
+def _two_dtypes(directory: Path, first: str, then: str) -> Path:
+    state = OD(
+        (
+            ("a", tensor("0", 4, (4,), (1,), storage=first)),
+            ("b", tensor("0", 4, (4,), (1,), storage=then)),
+        )
+    )
+    return torch_zip(directory / "two.pt", dumps(state), {"0": floats(1, 2, 3, 4)})
+
+
+@pytest.mark.parametrize(
+    ("first", "then"), [("FloatStorage", "IntStorage"), ("IntStorage", "FloatStorage")]
+)
+def test_one_storage_declared_with_two_dtypes_is_refused_as_torch_disagrees(
+    tmp_path: Path, first: str, then: str
+) -> None:
+    torch = pytest.importorskip("torch")
+    source = _two_dtypes(tmp_path, first, then)
+    loaded = torch.load(source, weights_only=True)
+    # torch caches storages by key: the first declaration's dtype wins for both tensors
+    assert (
+        loaded["a"].dtype
+        == loaded["b"].dtype
+        == (torch.float32 if first == "FloatStorage" else torch.int32)
+    )
+    with pytest.raises(CheckpointFormatError) as refused:
+        convert(source, tmp_path / "out.safetensors")
+    assert refused.value.exit_code == 2
+    assert f"declared as {first} and later as {then}" in refused.value.problem
+    assert "torch keeps the first declaration" in refused.value.problem
+    assert not (tmp_path / "out.safetensors").exists()
+
+
+def test_the_first_declaration_counts_even_outside_the_converted_tensors(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    state = OD(
+        (
+            ("optimizer", OD((("m", tensor("0", 4, (4,), (1,), storage="IntStorage")),))),
+            ("model", OD((("w", tensor("0", 4, (4,), (1,))),))),
+        )
+    )
+    source = torch_zip(tmp_path / "m.pt", dumps(state), {"0": floats(1, 2, 3, 4)})
+    assert torch.load(source, weights_only=True)["model"]["w"].dtype == torch.int32
+    with pytest.raises(CheckpointFormatError, match="IntStorage and later as FloatStorage"):
+        convert(source, tmp_path / "out.safetensors", key="model")
+
+
+def test_one_storage_declared_twice_alike_follows_torch(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    state = OD(
+        (
+            ("a", tensor("0", 4, (4,), (1,))),
+            ("b", tensor("0", 4, (2,), (1,), offset=2, storage="FloatStorage")),
+        )
+    )
+    source = torch_zip(tmp_path / "m.pt", dumps(state), {"0": floats(1, 2, 3, 4)})
+    report = convert(source, tmp_path / "out.safetensors", verify_with_torch=True)
+    assert report.files[0].torch_check is not None
+    assert report.files[0].torch_check.status == "match"
+    assert torch.load(source, weights_only=True)["b"].tolist() == [3.0, 4.0]

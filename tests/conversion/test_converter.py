@@ -426,8 +426,10 @@ def test_verify_with_torch_catches_a_difference(
     source = save({"w": torch.arange(8.0)}, tmp_path / "w.pt")
     original = converter_module.self_check
 
-    def check_then_corrupt(path: Path, plan: object, digests: dict[str, str]) -> object:
-        result = original(path, plan, digests)
+    def check_then_corrupt(
+        path: Path, plan: object, digests: dict[str, str], *more: object
+    ) -> object:
+        result = original(path, plan, digests, *more)
         raw = bytearray(path.read_bytes())
         raw[-1] ^= 0x01
         path.write_bytes(bytes(raw))

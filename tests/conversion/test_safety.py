@@ -195,13 +195,13 @@ def test_a_failed_self_check_writes_nothing(
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     before = _listing(tmp_path)
 
-    def corrupt(path: Path, plan: object, digests: dict[str, str]) -> object:
+    def corrupt(path: Path, plan: object, digests: dict[str, str], *more: object) -> object:
         with open(path, "r+b") as handle:  # flip the last data byte, then check for real
             handle.seek(-1, 2)
             last = handle.read(1)
             handle.seek(-1, 2)
             handle.write(bytes([last[0] ^ 1]))
-        return original(path, plan, digests)
+        return original(path, plan, digests, *more)
 
     original = converter_module.self_check
     monkeypatch.setattr(converter_module, "self_check", corrupt)
@@ -218,10 +218,10 @@ def test_a_source_changed_during_conversion_is_detected(
     source = _zip(tmp_path, OD((("w", _good_tensor()),)))
     original = converter_module.self_check
 
-    def touch_source(path: Path, plan: object, digests: dict[str, str]) -> object:
+    def touch_source(path: Path, plan: object, digests: dict[str, str], *more: object) -> object:
         with open(source, "ab") as handle:
             handle.write(b"x")
-        return original(path, plan, digests)
+        return original(path, plan, digests, *more)
 
     monkeypatch.setattr(converter_module, "self_check", touch_source)
     with pytest.raises(SupplychainError, match="changed"):

@@ -98,3 +98,11 @@ def test_collisions_and_reserved_names() -> None:
 def test_a_bare_tensor_is_named_after_its_file() -> None:
     selection = select(t(), bare_name="embedding")
     assert names(selection) == ["embedding"] and selection.tensors[0].path == ()
+
+
+@pytest.mark.parametrize("index", ["²", "٣", "1" * 40])
+def test_key_indexes_are_ascii_digits(index: str) -> None:
+    root = m(("layers", Sequence("list", [m(("w", t()))])))
+    with pytest.raises(InputError, match=f"has no key {index!r}"):
+        select(root, key=f"layers.{index}")
+    assert names(select(root, key="layers.0")) == ["w"]

@@ -61,3 +61,17 @@ def test_a_different_header_is_caught(tmp_path: Path) -> None:
     path.write_bytes(raw[:-3])
     with pytest.raises(SelfCheckError, match="header is invalid"):
         self_check(path, the_plan, digests)  # type: ignore[arg-type]
+
+
+def test_a_dtype_torch_would_not_load_is_caught(tmp_path: Path) -> None:
+    view = TensorView("0", BY_CODE["I32"], 0, (4,), (1,), origin="torch._utils._rebuild_tensor_v2")
+    the_plan = plan([Exported("w", view, ("w",))], {"0": 16})
+    path = tmp_path / "out.safetensors"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    try:
+        written = write_plan(fd, the_plan, lambda key: Bytes.of_bytes(key, DATA[:16]))
+    finally:
+        os.close(fd)
+    assert self_check(path, the_plan, written.digests, {"0": "int32"}).tensors == 1
+    with pytest.raises(SelfCheckError, match="w: written as int32, but torch loads storage 0 as"):
+        self_check(path, the_plan, written.digests, {"0": "float32"})

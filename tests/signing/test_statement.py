@@ -233,6 +233,11 @@ def test_shards_must_tile_the_file() -> None:
         parse_statement(statement(gap, serialization))
     with pytest.raises(SignatureFormatError, match="not 'path:start:end'"):
         parse_statement(statement([resource("f", algorithm="sha256-sharded-10")], serialization))
+    for name in ("a:0:\u00b2", "a:\u0660:10", "a:0:" + "9" * 5000):  # '²', Arabic-Indic 0, huge
+        with pytest.raises(SignatureFormatError, match="not 'path:start:end'"):
+            parse_statement(
+                statement([resource(name, algorithm="sha256-sharded-10")], serialization)
+            )
 
 
 @pytest.mark.parametrize(
