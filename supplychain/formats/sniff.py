@@ -158,8 +158,19 @@ _EXPECTED: dict[str, frozenset[Format]] = {
 }
 
 
+#: Double suffixes that name one format (torch's long-standing ``checkpoint.pth.tar``
+#: is whatever torch.save wrote, zip or legacy, not a tar file).
+_EXPECTED_DOUBLE: dict[str, frozenset[Format]] = {
+    ".pth.tar": _EXPECTED[".pth"] | _EXPECTED[".tar"],
+}
+
+
 def expected_formats(name: str) -> frozenset[Format] | None:
     """Formats a file with this name may have, or None when the extension says nothing."""
+    lowered = name.lower()
+    for double, formats in _EXPECTED_DOUBLE.items():
+        if lowered.endswith(double):
+            return formats
     suffix = os.path.splitext(name)[1].lower()
     return _EXPECTED.get(suffix)
 
