@@ -12,6 +12,7 @@ Both are cached under ``$SUPPLYCHAIN_TEST_CACHE`` (default
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -27,6 +28,18 @@ from tests.realworld.artifacts import Artifact
 PACKAGES_JSON = Path(__file__).with_name("packages.json")
 #: Bumped when the extraction layout changes, so an old cache is not trusted.
 LAYOUT = "v1"
+
+
+#: What pip prints when it cannot reach the index at all (anything else is a real failure).
+_UNREACHABLE = (
+    "NewConnectionError",
+    "Failed to establish a new connection",
+    "Temporary failure in name resolution",
+    "Network is unreachable",
+    "ProxyError",
+    "Read timed out",
+    "ConnectTimeoutError",
+)
 
 
 class RegistryUnreachable(RuntimeError):
@@ -65,21 +78,15 @@ def load_packages(path: Path = PACKAGES_JSON) -> list[PackageFiles]:
 
 def _download(requirement: str, into: Path) -> Path:
     into.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(into)]
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "--retries", "1"]
+    command += ["--timeout", "20", "-d", str(into)]
     done = subprocess.run(
         [*command, requirement], capture_output=True, text=True, timeout=600, check=False
     )
     archives = sorted(p for p in into.iterdir() if p.suffix in (".whl", ".gz"))
     if done.returncode != 0 or not archives:
         text = done.stderr + done.stdout
-        unreachable = (
-            "No matching distribution" in text
-            or "Could not find a version" in text
-            or "ConnectionError" in text
-            or "Failed to establish" in text
-            or "Temporary failure in name resolution" in text
-        )
-        if unreachable:
+        if any(sign in text for sign in _UNREACHABLE):
             raise RegistryUnreachable(f"pip download {requirement}: {text.strip()[-300:]}")
         raise RuntimeError(f"pip download {requirement} failed:\n{text}")
     return archives[0]
@@ -172,7 +179,9 @@ def _library_versions() -> str:
             parts.append(f"{name}-{version(name)}")
         except PackageNotFoundError:
             parts.append(f"{name}-none")
-    return "_".join(parts).replace("+", "-")
+    # a change to the builders invalidates the cache as surely as a new library version
+    builders = hashlib.sha256(Path(__file__).with_name("libraries.py").read_bytes()).hexdigest()
+    return "_".join([*parts, builders[:12]]).replace("+", "-")
 
 
 def main(argv: list[str] | None = None) -> int:

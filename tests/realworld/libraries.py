@@ -180,9 +180,9 @@ def build_xgboost(root: Path) -> list[Artifact]:
         Artifact(
             root / "model.ubj",
             "model.ubj",
-            "unknown",
+            "json",
             "xgboost save_model ubj",
-            "XGBoost UBJSON is not identified yet (issue 10, deliverable 1)",
+            "XGBoost UBJSON starts with '{' and is taken for JSON (not identified yet)",
         ),
     ]
 
@@ -247,5 +247,8 @@ def build_all(root: Path) -> Built:
         if not all(importlib.util.find_spec(m) is not None for m in modules):
             missing.append(name)
             continue
-        artifacts.extend(builder(root / name))
+        with warnings.catch_warnings():
+            # torch.jit is deprecated in favour of torch.export; its files are still shipped
+            warnings.simplefilter("ignore", DeprecationWarning)
+            artifacts.extend(builder(root / name))
     return Built(tuple(artifacts), tuple(missing))
