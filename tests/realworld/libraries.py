@@ -216,11 +216,15 @@ def build_transformers(root: Path) -> list[Artifact]:
     )
     model = BertModel(config)
     model.save_pretrained(root / "safetensors")
-    torch.save(model.state_dict(), root / "bin_format.bin")
+    # transformers 5 writes safetensors only; 4.x's bin format was this torch.save
+    (root / "bin").mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), root / "bin" / "pytorch_model.bin")
     artifacts = [
         _art(root, "safetensors/config.json", "json", "transformers save_pretrained config"),
         _art(root, "safetensors/model.safetensors", "safetensors", "transformers save_pretrained"),
-        _art(root, "bin_format.bin", "pytorch-zip", "transformers state_dict as pytorch_model.bin"),
+        _art(
+            root, "bin/pytorch_model.bin", "pytorch-zip", "transformers state_dict, 4.x bin format"
+        ),
     ]
     generation = root / "safetensors" / "generation_config.json"
     if generation.exists():
