@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -14,10 +15,11 @@ from supplychain.formats import onnx
 from supplychain.formats.sniff import Format, sniff
 from supplychain.picklevm import Source
 from supplychain.scanning.blob import Blob
-from supplychain.scanning.onnx_model import RULE_EXTERNAL_ESCAPE, scan_onnx
+from supplychain.scanning.containers.onnx import RULE_EXTERNAL_ESCAPE, scan_onnx
 from supplychain.scanning.policy import builtin_policy
 from supplychain.scanning.results import Severity
 from supplychain.scanning.scanner import FileScan, ScanOptions
+from tests.conftest import RunCli
 
 
 # -- a tiny protobuf writer (the format's own rules, no onnx dependency) ----------------------
@@ -194,3 +196,28 @@ def test_fuzz_never_crashes(data: bytes) -> None:
         onnx.looks_like_model(candidate[:4096], len(candidate))
         with contextlib.suppress(onnx.OnnxFormatError, onnx.OnnxLimit):
             onnx.read_model(io.BytesIO(candidate), len(candidate))
+
+
+# -- through the CLI: the scanner routes ONNX files to the external-data check ----------------
+@pytest.mark.parametrize("location", ["../secrets.bin", "/etc/passwd"])
+def test_scan_cli_reports_escaping_external_data(
+    tmp_path: Path, run_cli: RunCli, location: str
+) -> None:
+    (tmp_path / "model.onnx").write_bytes(
+        model(graph(initializers=(tensor("w", location=location),)))
+    )
+    result = run_cli("scan", tmp_path, "--json")
+    assert result.exit_code == 1, result
+    findings = [f for r in json.loads(result.stdout)["files"] for f in r["findings"]]
+    assert any(f["rule"] == RULE_EXTERNAL_ESCAPE and f["severity"] == "high" for f in findings)
+
+
+def test_scan_cli_passes_external_data_inside_the_model(tmp_path: Path, run_cli: RunCli) -> None:
+    (tmp_path / "model.onnx").write_bytes(
+        model(graph(initializers=(tensor("w", location="weights/w.bin"),)))
+    )
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "w.bin").write_bytes(b"\0" * 16)
+    result = run_cli("scan", tmp_path / "model.onnx", "--json")
+    findings = [f for r in json.loads(result.stdout)["files"] for f in r["findings"]]
+    assert not [f for f in findings if f["rule"] == RULE_EXTERNAL_ESCAPE], result

@@ -132,7 +132,7 @@ def _scan_onnx(path: Path) -> FileScan:
     from supplychain.formats.sniff import Format
     from supplychain.picklevm import Source
     from supplychain.scanning.blob import Blob
-    from supplychain.scanning.onnx_model import scan_onnx
+    from supplychain.scanning.containers.onnx import scan_onnx
     from supplychain.scanning.policy import builtin_policy
 
     scan = FileScan(builtin_policy(), ScanOptions())

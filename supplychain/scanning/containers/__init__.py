@@ -25,6 +25,7 @@ from supplychain.scanning.containers.files import (
     unknown,
     unsupported,
 )
+from supplychain.scanning.containers.onnx import scan_onnx
 from supplychain.scanning.containers.streams import probe_as_pickle, scan_raw_pickle
 
 __all__ = ["Handler", "handler_for", "scan_zip"]
@@ -51,7 +52,7 @@ _HANDLERS: dict[Format, Handler] = {
     Format.SEVEN_ZIP: scan_seven_zip,
     Format.HDF5: unsupported("HDF5 (Keras .h5) files are not inspected for Lambda layers yet"),
     Format.GGUF: scan_gguf,
-    Format.ONNX: nothing_to_run,
+    Format.ONNX: scan_onnx,
     Format.TFLITE: nothing_to_run,
     Format.JSON: scan_json,
     Format.EMPTY: nothing_to_run,

@@ -4,9 +4,6 @@ An ONNX loader joins each tensor's external ``location`` to the model's
 folder and opens it; an absolute path or a ``..`` component makes it read
 any file the process can (CVE-2024-27318/27319), and tools that re-save the
 model write there. The graph itself runs no Python.
-
-The container registry (``scanning/containers``) maps ``Format.ONNX`` to
-:func:`scan_onnx`.
 """
 
 from __future__ import annotations
