@@ -104,6 +104,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(ExitCode.OK)
+    except OSError as exc:
+        # A path the system refused (a name too long, a link loop, no permission,
+        # a full disk) that no command anticipated: still the input's or the
+        # environment's problem, and the file is named.
+        from supplychain._internal.safeopen import os_error
+
+        click.secho(f"error: {os_error(exc, None).diagnostics()}", err=True, fg="red")
+        sys.exit(ExitCode.USAGE)
     except Exception as exc:
         if verbose:
             import traceback
