@@ -134,8 +134,10 @@ def test_invalid_json_is_an_input_error() -> None:
 @given(
     st.recursive(
         st.none() | st.integers() | st.text(max_size=8),
-        lambda children: st.lists(children, max_size=3)
-        | st.dictionaries(st.text(max_size=4), children, max_size=3),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.text(max_size=4), children, max_size=3)
+        ),
         max_leaves=20,
     )
 )
