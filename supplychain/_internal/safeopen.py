@@ -182,7 +182,7 @@ def parse_json(
 ) -> Any:
     """Parse JSON from an untrusted source: depth-checked first, every failure an input error."""
     if json_nesting(text) > MAX_NESTING:
-        raise error(nesting_problem(what), path=path, hint=hint)
+        raise error(nesting_problem(what), path=path, hint=NESTING_HINT)
     try:
         return json.loads(text)
     except UnicodeDecodeError as exc:
@@ -191,6 +191,9 @@ def parse_json(
         ) from None
     except ValueError as exc:
         raise error(f"the {what} is not valid JSON ({exc})", path=path, hint=hint) from None
+
+
+NESTING_HINT = "no legitimate file nests this deep; this one is malformed or hostile"
 
 
 def nesting_problem(what: str) -> str:

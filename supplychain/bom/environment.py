@@ -86,7 +86,10 @@ def _requirement(text: str, source: str, file: Path) -> Library | None:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
-        raise RequirementsError(f"invalid requirement {text!r}: {exc}", path=file) from None
+        reason = str(exc).splitlines()[0] if str(exc) else "unparsable"
+        raise RequirementsError(
+            f"invalid requirement {_clip(text)!r}: {_clip(reason)}", path=file
+        ) from None
     if requirement.url:
         return Library(requirement.name, specifier=f"@ {requirement.url}", source=source)
     pinned = [
@@ -176,3 +179,8 @@ _CLASSIFIER_SPDX = {
     "GNU Affero General Public License v3": "AGPL-3.0-only",
     "The Unlicense (Unlicense)": "Unlicense",
 }
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    """At most ``limit`` characters of an untrusted line, for an error message."""
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -109,8 +109,14 @@ def main(argv: list[str] | None = None) -> None:
         # a full disk) that no command anticipated: still the input's or the
         # environment's problem, and the file is named.
         from supplychain._internal.safeopen import os_error
+        from supplychain.errors import InputError
 
-        click.secho(f"error: {os_error(exc, None).diagnostics()}", err=True, fg="red")
+        error = (
+            os_error(exc, exc.filename, "file")
+            if exc.filename is not None
+            else InputError(f"the system refused an operation: {exc.strerror or exc}")
+        )
+        click.secho(f"error: {error.diagnostics()}", err=True, fg="red")
         sys.exit(ExitCode.USAGE)
     except Exception as exc:
         if verbose:
