@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 from supplychain._internal.safeopen import MAX_NESTING
+from tests.conftest import RunCli
 
 #: A hang guard, not a benchmark: every case takes well under a second alone.
 CASE_SECONDS = 15
@@ -363,3 +364,37 @@ def test_hostile_input_is_refused_clearly(
     assert "Traceback" not in output and "internal error" not in output, output
     assert outcome.code in case.codes, (outcome.code, output)
     assert name in output, output
+
+
+def _bom_nested_to(depth: int) -> str:
+    """A CycloneDX BOM whose components nest ``depth`` JSON levels deep (two per component)."""
+    component: dict[str, object] = {"type": "library", "name": "leaf", "bom-ref": "leaf"}
+    levels = (depth - 3) // 2
+    for i in range(levels):
+        component = {"type": "library", "name": f"c{i}", "bom-ref": f"c{i}"} | {
+            "components": [component]
+        }
+    document = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1}
+    text = json.dumps(document | {"components": [component]})
+    from supplychain._internal.safeopen import json_nesting
+
+    assert MAX_NESTING - 2 <= json_nesting(text) <= MAX_NESTING
+    return text
+
+
+def test_a_bom_nested_to_the_cap_goes_through_every_consumer(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    # The cap must sit inside every recursive consumer's stack: the decoder, strict
+    # schema validation, the summary, the HTML report and the diff.
+    bom = tmp_path / "deep.cdx.json"
+    bom.write_text(_bom_nested_to(MAX_NESTING))
+    for args in (
+        ("bom", "show", bom, "--html", tmp_path / "deep.html"),
+        ("bom", "show", bom, "--json"),
+        ("bom", "diff", bom, bom),
+    ):
+        result = run_cli(*args)
+        assert result.exit_code in (0, 1), result
+        assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert (tmp_path / "deep.html").stat().st_size > 0
