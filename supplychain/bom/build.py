@@ -10,6 +10,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from supplychain._internal.safeopen import (
+    MAX_NESTING,
+    MODEL_METADATA,
+    SIGNATURE,
+    json_nesting,
+    nesting_problem,
+    read_bytes,
+)
 from supplychain.bom.card import ParsedCard, parse_card
 from supplychain.bom.environment import installed_libraries, read_requirements
 from supplychain.bom.files import FileReading, read_file_facts
@@ -36,6 +44,7 @@ from supplychain.bom.provenance import (
     load_conversion_record,
     load_provenance,
 )
+from supplychain.errors import InputError
 from supplychain.hashing import hash_tree, serialization_for
 from supplychain.hashing.manifest import Manifest
 from supplychain.licenses import (
@@ -55,7 +64,6 @@ from supplychain.model.tree import ModelTree, walk_model
 from supplychain.severity import Severity
 
 SIGNATURE_NAME = "model.sig"
-_MAX_JSON = 16 << 20
 _HUB_REPO = re.compile(r"^[\w.\-]+/[\w.\-]+$")
 
 
@@ -203,15 +211,22 @@ def _read_card(tree: ModelTree) -> ParsedCard:
 
 def _read_text(tree: ModelTree, name: str) -> str | None:
     file = tree.get(name)
-    if file is None or file.size > _MAX_JSON:
+    if file is None or file.size > MODEL_METADATA.max_bytes:
         return None
-    return file.path.read_bytes().decode("utf-8", errors="replace")
+    data = read_bytes(file.path, MODEL_METADATA, what=f"model's {name}")
+    return data.decode("utf-8", errors="replace")
 
 
 def _read_json(tree: ModelTree, name: str) -> dict[str, Any] | None:
     text = _read_text(tree, name)
     if text is None:
         return None
+    if json_nesting(text) > MAX_NESTING:
+        raise InputError(
+            nesting_problem(f"model's {name}"),
+            path=tree.root / name,
+            hint="a model configuration is a flat JSON object; this one is malformed or hostile",
+        )
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
@@ -336,7 +351,7 @@ def _gating_evidence(card: ParsedCard, declared: Provenance | None) -> str | Non
 def _signature(path: Path | None) -> SignatureRef | None:
     if path is None:
         return None
-    data = path.read_bytes()
+    data = read_bytes(path, SIGNATURE)
     return SignatureRef(path.name, hashlib.sha256(data).hexdigest(), len(data))
 
 

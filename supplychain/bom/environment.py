@@ -9,10 +9,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from supplychain._internal.safeopen import REQUIREMENTS, check_nesting, read_text
 from supplychain.bom.model import Library, normalize_dist_name
 from supplychain.errors import InputError
-
-MAX_SIZE = 32 << 20
 
 
 class RequirementsError(InputError):
@@ -22,13 +21,7 @@ class RequirementsError(InputError):
 def read_requirements(path: str | os.PathLike[str]) -> tuple[Library, ...]:
     """Libraries from requirements.txt, pyproject.toml, pylock.toml, uv.lock or poetry.lock."""
     file = Path(path)
-    try:
-        if file.stat().st_size > MAX_SIZE:
-            raise RequirementsError("the file is too large to be a requirements file", path=file)
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise RequirementsError(f"cannot read the requirements file: {reason}", path=file) from None
+    text = read_text(file, REQUIREMENTS, error=RequirementsError)
     name = file.name.lower()
     if name.endswith(".toml") or name.endswith(".lock"):
         document = _toml(text, file)
@@ -77,9 +70,14 @@ def _toml(text: str, file: Path) -> dict[str, Any]:
         import tomli as tomllib
     try:
         document: dict[str, Any] = tomllib.loads(text)
-        return document
     except tomllib.TOMLDecodeError as exc:
         raise RequirementsError(f"not valid TOML: {exc}", path=file) from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise RequirementsError("the TOML nests arrays or tables too deeply", path=file) from None
+    problem = check_nesting(document)
+    if problem is not None:
+        raise RequirementsError(f"the TOML is refused: {problem}", path=file)
+    return document
 
 
 def _requirement(text: str, source: str, file: Path) -> Library | None:
@@ -88,7 +86,10 @@ def _requirement(text: str, source: str, file: Path) -> Library | None:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as exc:
-        raise RequirementsError(f"invalid requirement {text!r}: {exc}", path=file) from None
+        reason = str(exc).splitlines()[0] if str(exc) else "unparsable"
+        raise RequirementsError(
+            f"invalid requirement {_clip(text)!r}: {_clip(reason)}", path=file
+        ) from None
     if requirement.url:
         return Library(requirement.name, specifier=f"@ {requirement.url}", source=source)
     pinned = [
@@ -178,3 +179,8 @@ _CLASSIFIER_SPDX = {
     "GNU Affero General Public License v3": "AGPL-3.0-only",
     "The Unlicense (Unlicense)": "Unlicense",
 }
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    """At most ``limit`` characters of an untrusted line, for an error message."""
+    return text if len(text) <= limit else text[:limit] + "…"

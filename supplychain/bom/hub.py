@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from supplychain._internal.safeopen import GIT_METADATA, os_error, read_bytes
 from supplychain.errors import InputError
 from supplychain.model.hfcache import HfSnapshot, detect_snapshot
 
@@ -41,8 +42,12 @@ class ModelLocation:
 def locate(model: str | os.PathLike[str]) -> ModelLocation:
     """Classify ``model``: a cache snapshot (or cache repo dir), a git clone, or a plain path."""
     path = Path(model)
-    if not path.exists():
-        raise InputError("no such file or directory", path=path)
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        raise InputError("no such file or directory", path=path) from None
+    except OSError as exc:  # ENAMETOOLONG, ELOOP, EACCES...
+        raise os_error(exc, path, "model") from None
     if path.is_file():
         return ModelLocation(path, "file")
     resolved = Path(os.path.abspath(path))
@@ -98,11 +103,21 @@ def _snapshot_of(repo_dir: Path, revision: str | None = None) -> Path:
 
 
 def _read_ref(repo_dir: Path, ref: str) -> str | None:
-    try:
-        text = (repo_dir / "refs" / ref).read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
+    text = (_small_text(repo_dir / "refs" / ref) or "").strip()
     return text or None
+
+
+def _small_text(path: Path) -> str | None:
+    """A cache ref or git metadata file, or None when it is absent, special or unreadable.
+
+    These files only add detail to a BOM; a FIFO or a link to a device in a
+    downloaded tree must neither block nor exhaust memory.
+    """
+    try:
+        data = read_bytes(path, GIT_METADATA)
+    except InputError:
+        return None
+    return data.decode("utf-8", errors="replace")
 
 
 def cached_repo(
@@ -124,7 +139,7 @@ def _git_info(root: Path) -> tuple[str | None, str | None] | None:
     """(HEAD commit, origin URL) of a git clone, read from .git without running git."""
     git = root / ".git"
     if git.is_file():  # a worktree or submodule: "gitdir: <path>"
-        text = git.read_text(encoding="utf-8", errors="replace").strip()
+        text = (_small_text(git) or "").strip()
         if not text.startswith("gitdir:"):
             return None
         git = (root / text.split(":", 1)[1].strip()).resolve()
@@ -134,7 +149,7 @@ def _git_info(root: Path) -> tuple[str | None, str | None] | None:
 
 
 def _head_commit(git: Path) -> str | None:
-    head = (git / "HEAD").read_text(encoding="utf-8", errors="replace").strip()
+    head = (_small_text(git / "HEAD") or "").strip()
     if _HEX40.match(head):
         return head
     if not head.startswith("ref:"):
@@ -144,11 +159,11 @@ def _head_commit(git: Path) -> str | None:
     for base in (git, common):
         ref_file = base / ref
         if ref_file.is_file():
-            value = ref_file.read_text(encoding="utf-8", errors="replace").strip()
+            value = (_small_text(ref_file) or "").strip()
             return value if _HEX40.match(value) else None
     packed = common / "packed-refs"
     if packed.is_file():
-        for line in packed.read_text(encoding="utf-8", errors="replace").splitlines():
+        for line in (_small_text(packed) or "").splitlines():
             parts = line.split()
             if len(parts) == 2 and parts[1] == ref and _HEX40.match(parts[0]):
                 return parts[0]
@@ -158,7 +173,7 @@ def _head_commit(git: Path) -> str | None:
 def _common_dir(git: Path) -> Path:
     common = git / "commondir"
     if common.is_file():
-        return (git / common.read_text(encoding="utf-8").strip()).resolve()
+        return (git / (_small_text(common) or "").strip()).resolve()
     return git
 
 
@@ -167,7 +182,7 @@ def _origin_url(git: Path) -> str | None:
     if not config.is_file():
         return None
     section = None
-    for line in config.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in (_small_text(config) or "").splitlines():
         stripped = line.strip()
         if stripped.startswith("["):
             section = stripped

@@ -14,10 +14,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from supplychain._internal.safeopen import MODEL_METADATA, read_bytes
 from supplychain.bom.card import CARD_SOURCE, read_front_matter
 from supplychain.bom.hub import cached_repo
 from supplychain.bom.model import Ancestor, Dataset
 from supplychain.bom.provenance import DeclaredBaseModel, DeclaredDataset
+from supplychain.errors import InputError
 from supplychain.licenses import LicenseDeclaration, ResolvedLicense, knowledge_base, resolve
 
 CACHED_CARD_SOURCE = "its card in the local Hugging Face cache"
@@ -203,11 +205,11 @@ def _cached_card(
     if snapshot is None:
         return None
     readme = snapshot / "README.md"
-    try:
-        text = readme.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    try:  # a cached card is optional evidence: unreadable or special means absent
+        data = read_bytes(readme, MODEL_METADATA, what="cached model card")
+    except InputError:
         return None
-    meta, _ = read_front_matter(text)
+    meta, _ = read_front_matter(data.decode("utf-8", errors="replace"))
     return meta
 
 

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from supplychain._internal.safeopen import (
+    CONVERSION_RECORD,
+    PROVENANCE,
+    decode_utf8,
+    parse_json,
+    read_bytes,
+    read_json,
+)
 from supplychain._internal.schemas import load_schema
 from supplychain._internal.yamlsafe import YAMLError, load_yaml
 from supplychain.bom.model import Energy, Training
@@ -22,7 +29,6 @@ from supplychain.licenses import LicenseDeclaration, resolve
 from supplychain.model.tree import check_resource_name
 
 SCHEMA_NAME = "provenance.schema.json"
-MAX_SIZE = 16 << 20
 SOURCE = "provenance file"
 
 
@@ -89,37 +95,21 @@ class Provenance:
 def load_provenance(path: str | os.PathLike[str]) -> Provenance:
     """Read, validate and parse the provenance file at ``path``."""
     file = Path(path)
-    try:
-        size = file.stat().st_size
-        if size > MAX_SIZE:
-            raise ProvenanceError(
-                f"the file is {size} bytes; a provenance file is at most {MAX_SIZE}", path=file
-            )
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise ProvenanceError(
-            f"cannot read the provenance file: {exc.strerror}", path=file
-        ) from None
+    raw = read_bytes(file, PROVENANCE, error=ProvenanceError)
     document = _parse(raw, file)
     _validate(document, file)
     return _typed(document, file, hashlib.sha256(raw).hexdigest())
 
 
 def _parse(raw: bytes, file: Path) -> Any:
+    text = decode_utf8(raw, file, "provenance file", ProvenanceError)
+    if file.suffix.lower() == ".json":
+        return parse_json(text, path=file, what="provenance file", error=ProvenanceError)
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ProvenanceError("the provenance file is not UTF-8 text", path=file) from None
-    try:
-        if file.suffix.lower() == ".json":
-            return json.loads(text)
         return load_yaml(text)
-    except (json.JSONDecodeError, YAMLError) as exc:
+    except YAMLError as exc:
         raise ProvenanceError(
-            f"the provenance file is not valid "
-            f"{'JSON' if file.suffix.lower() == '.json' else 'YAML'}: "
-            f"{str(exc).splitlines()[0]}",
-            path=file,
+            f"the provenance file is not valid YAML: {str(exc).splitlines()[0]}", path=file
         ) from None
 
 
@@ -278,18 +268,7 @@ def load_conversion_record(path: str | os.PathLike[str]) -> tuple[DeclaredConver
     from supplychain._internal.jsonschemas import validator
 
     file = Path(path)
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise ProvenanceError(
-            f"cannot read the conversion record: {exc.strerror}", path=file
-        ) from None
-    if len(raw) > MAX_SIZE:
-        raise ProvenanceError(f"the conversion record is over {MAX_SIZE} bytes", path=file)
-    try:
-        document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProvenanceError(f"the conversion record is not JSON ({exc})", path=file) from None
+    document = read_json(file, CONVERSION_RECORD, error=ProvenanceError)
     errors = sorted(
         validator(load_schema(RECORD_SCHEMA)).iter_errors(document),
         key=lambda e: list(e.absolute_path),

@@ -7,16 +7,15 @@ ours or another tool's; what is absent is simply absent from the view.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from supplychain._internal.safeopen import BOM, read_json
 from supplychain.errors import InputError
 
-MAX_SIZE = 512 << 20
 NS = "supplychain"
 
 
@@ -146,18 +145,12 @@ class BomView:
 def load_document(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Parse ``path`` as a CycloneDX JSON document (not yet validated)."""
     file = Path(path)
-    try:
-        if file.stat().st_size > MAX_SIZE:
-            raise BomReadError(f"the file is larger than {MAX_SIZE} bytes", path=file)
-        document = json.loads(file.read_bytes())
-    except OSError as exc:
-        raise BomReadError(f"cannot read the BOM: {exc.strerror}", path=file) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BomReadError(
-            f"not JSON: {exc}",
-            path=file,
-            hint="only CycloneDX JSON is supported (not XML or protobuf)",
-        ) from None
+    document = read_json(
+        file,
+        BOM,
+        error=BomReadError,
+        hint="only CycloneDX JSON is supported (not XML or protobuf)",
+    )
     if not isinstance(document, dict) or document.get("bomFormat") != "CycloneDX":
         raise BomReadError("not a CycloneDX BOM (bomFormat is not 'CycloneDX')", path=file)
     if not isinstance(document.get("specVersion"), str):

@@ -104,6 +104,20 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(ExitCode.OK)
+    except OSError as exc:
+        # A path the system refused (a name too long, a link loop, no permission,
+        # a full disk) that no command anticipated: still the input's or the
+        # environment's problem, and the file is named.
+        from supplychain._internal.safeopen import os_error
+        from supplychain.errors import InputError
+
+        error = (
+            os_error(exc, exc.filename, "file")
+            if exc.filename is not None
+            else InputError(f"the system refused an operation: {exc.strerror or exc}")
+        )
+        click.secho(f"error: {error.diagnostics()}", err=True, fg="red")
+        sys.exit(ExitCode.USAGE)
     except Exception as exc:
         if verbose:
             import traceback

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 
+from supplychain._internal.safeopen import os_error
 from supplychain.errors import ModelTreeError
 from supplychain.gate.checks.bom import BOM, check_bom
 from supplychain.gate.checks.content import (
@@ -53,8 +54,23 @@ def check_model(
     """Evaluate ``model`` against ``policy``; never loads, imports or executes model content.
 
     ``signature`` and ``bom`` override where the policy says those files are
-    (relative to the model directory by default).
+    (relative to the model directory by default). A path the system cannot
+    even look up (a name too long, a link loop) is an :class:`InputError`.
     """
+    try:
+        return _check_model(model, policy, signature, bom, progress, workers)
+    except OSError as exc:
+        raise os_error(exc, exc.filename, "path") from None
+
+
+def _check_model(
+    model: str | os.PathLike[str],
+    policy: Policy,
+    signature: str | os.PathLike[str] | None,
+    bom: str | os.PathLike[str] | None,
+    progress: bool | None,
+    workers: int | None,
+) -> GateReport:
     started = time.perf_counter()
     source = _policy_label(policy)
     target = ModelInput.resolve(model)

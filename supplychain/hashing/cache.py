@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from supplychain._internal.atomic import write_bytes_atomic
+from supplychain.errors import InputError
 from supplychain.model.tree import FileIdentity
 
 FORMAT = "supplychain-hash-cache/1"
@@ -60,8 +61,11 @@ class HashCache:
         self._load()
 
     def _load(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            data = json.loads(self.path.read_bytes())
+        from supplychain._internal.safeopen import HASH_CACHE, read_json
+
+        # A cache that is absent, special, oversized or corrupt is simply empty.
+        with contextlib.suppress(InputError):
+            data = read_json(self.path, HASH_CACHE)
             if (
                 isinstance(data, dict)
                 and data.get("format") == FORMAT

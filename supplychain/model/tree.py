@@ -19,6 +19,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from supplychain._internal.safeopen import os_error
 from supplychain.errors import InputError, ModelTreeError
 
 #: Paths OMS ignores at the model root unless told otherwise.
@@ -212,8 +213,8 @@ def walk_model(
         st = os.lstat(given)
     except FileNotFoundError:
         raise InputError("no such file or directory", path=given) from None
-    except OSError as exc:
-        raise InputError(f"cannot access the model: {exc.strerror}", path=given) from None
+    except OSError as exc:  # ENAMETOOLONG, ELOOP, EACCES, ENOTDIR...
+        raise os_error(exc, given, "model") from None
     root = Path(os.path.abspath(given))
     if stat.S_ISLNK(st.st_mode):
         # The model path itself may be a link (e.g. a snapshot directory); we

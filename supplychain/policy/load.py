@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from supplychain._internal.safeopen import POLICY, os_error, read_text
 from supplychain.errors import InputError
 from supplychain.policy.model import (
     BomPolicy,
@@ -25,7 +26,6 @@ from supplychain.policy.model import (
     SignerSpec,
 )
 
-MAX_POLICY_BYTES = 1 << 20
 SCHEMA = "policy.schema.json"
 
 
@@ -36,23 +36,12 @@ class PolicyError(InputError):
 def load_policy(path: str | os.PathLike[str]) -> Policy:
     """Read and validate the policy at ``path``."""
     source = Path(path)
-    try:
-        size = source.stat().st_size
-        if size > MAX_POLICY_BYTES:
-            raise PolicyError(
-                f"policy is {size} bytes; the limit is {MAX_POLICY_BYTES}", path=source
-            )
-        text = source.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise PolicyError(
-            "policy file not found",
-            path=source,
-            hint="write a starting point with `supplychain policy init policy.yaml`",
-        ) from None
-    except UnicodeDecodeError:
-        raise PolicyError("policy is not UTF-8 text", path=source) from None
-    except OSError as exc:
-        raise PolicyError(f"cannot read the policy: {exc.strerror}", path=source) from None
+    text = read_text(
+        source,
+        POLICY,
+        error=PolicyError,
+        missing_hint="write a starting point with `supplychain policy init policy.yaml`",
+    )
     return parse_policy(text, source=source)
 
 
@@ -74,8 +63,10 @@ def _parse(text: str, label: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
     # which gives one code path for line numbers and duplicate keys.
     import yaml
 
+    from supplychain._internal.yamlsafe import compose_yaml
+
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = compose_yaml(text)
     except yaml.YAMLError as exc:
         raise PolicyError(f"invalid YAML: {_yaml_problem(exc)}", path=label) from None
     if node is None:
@@ -203,7 +194,11 @@ def _build(document: Mapping[str, Any], base: Path, label: Path) -> Policy:
     def file(value: str, where: str) -> Path:
         path = Path(value)
         path = path if path.is_absolute() else base / path
-        if not path.is_file():
+        try:
+            exists = path.is_file()
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            raise os_error(exc, path, f"file named by {where}", PolicyError) from None
+        if not exists:
             raise PolicyError(
                 f"{where}: file {value!r} does not exist (looked for {path})", path=label
             )

@@ -144,19 +144,11 @@ def _namespaces(raw: dict[str, dict[str, str]]) -> tuple[tuple[str, Verdict], ..
 def load_allowlist(path: str | os.PathLike[str], base: Policy | None = None) -> Policy:
     """The built-in policy extended by the user allowlist at ``path``."""
     from supplychain._internal.jsonschemas import validator  # lazy: only for user allowlists
+    from supplychain._internal.safeopen import ALLOWLIST, read_json
     from supplychain._internal.schemas import load_schema
 
     file_path = Path(path)
-    try:
-        document = json.loads(file_path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read the allowlist: {exc.strerror}", path=file_path) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(
-            f"the allowlist is not valid JSON ({exc})",
-            path=file_path,
-            hint="see schemas/scan-allowlist.schema.json",
-        ) from None
+    document = read_json(file_path, ALLOWLIST, hint="see schemas/scan-allowlist.schema.json")
     errors = sorted(
         validator(load_schema(SCHEMA_NAME)).iter_errors(document),
         key=lambda e: list(e.absolute_path),

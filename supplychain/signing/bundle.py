@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from supplychain._internal.safeopen import MAX_NESTING, SIGNATURE, json_nesting, read_bytes
 from supplychain.signing.dsse import IN_TOTO_PAYLOAD_TYPE
 from supplychain.signing.errors import SignatureFormatError
 
@@ -27,8 +28,6 @@ BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 _ACCEPTED_MEDIA_TYPES = frozenset(
     {BUNDLE_MEDIA_TYPE, "application/vnd.dev.sigstore.bundle+json;version=0.3"}
 )
-#: A manifest of a million files is ~150 MB of JSON; anything bigger is not a signature.
-MAX_BUNDLE_BYTES = 256 << 20
 
 Method = Literal["key", "certificate", "sigstore"]
 KEY: Method = "key"
@@ -144,27 +143,13 @@ def encode_bundle(
 
 
 def read_bundle(path: str | os.PathLike[str]) -> Bundle:
-    """Read and parse a signature file (missing: input error; malformed: format error)."""
-    from supplychain.errors import InputError
-
+    """Read and parse a signature file (unreadable: input error; malformed: format error)."""
     source = Path(path)
-    try:
-        size = source.stat().st_size
-        if size > MAX_BUNDLE_BYTES:
-            raise SignatureFormatError(
-                f"the signature file is {size} bytes, too large to be an OMS bundle", path=source
-            )
-        data = source.read_bytes()
-    except FileNotFoundError:
-        raise InputError(
-            "signature file not found",
-            path=source,
-            hint="pass the bundle written by `sign` (model-signing's default is ./model.sig)",
-        ) from None
-    except IsADirectoryError:
-        raise InputError("the signature path is a directory", path=source) from None
-    except OSError as exc:
-        raise InputError(f"cannot read the signature file: {exc.strerror}", path=source) from None
+    data = read_bytes(
+        source,
+        SIGNATURE,
+        missing_hint="pass the bundle written by `sign` (model-signing's default is ./model.sig)",
+    )
     try:
         return parse_bundle(data)
     except SignatureFormatError as exc:
@@ -175,6 +160,8 @@ def parse_bundle(data: bytes) -> Bundle:
     """Parse an OMS Sigstore bundle from untrusted bytes."""
     if not data.strip():
         raise _bad("the signature file is empty")
+    if json_nesting(data) > MAX_NESTING:
+        raise _bad(f"the signature file nests more than {MAX_NESTING} levels deep")
     try:
         document = json.loads(data)
     except (UnicodeDecodeError, ValueError) as exc:

@@ -15,6 +15,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from supplychain._internal.safeopen import CERTIFICATE, KEY, read_bytes
 from supplychain.signing.errors import KeyMaterialError
 
 #: OMS curve name -> (cryptography curve, signature hash).
@@ -75,15 +76,9 @@ def check_supported(key: object, *, path: Path | None = None, what: str = "key")
 
 
 def read_key_file(path: str | os.PathLike[str], what: str) -> bytes:
-    source = Path(path)
-    try:
-        return source.read_bytes()
-    except FileNotFoundError:
-        raise KeyMaterialError(f"{what} not found", path=source) from None
-    except IsADirectoryError:
-        raise KeyMaterialError(f"the {what} path is a directory", path=source) from None
-    except OSError as exc:
-        raise KeyMaterialError(f"cannot read the {what}: {exc.strerror}", path=source) from None
+    """The bytes of a key or certificate file: a regular file of at most 1 MiB."""
+    kind = CERTIFICATE if "certificate" in what else KEY
+    return read_bytes(path, kind, what=what, error=KeyMaterialError)
 
 
 def load_private_key(

@@ -82,7 +82,7 @@ def test_bom_create_to_stdout_is_reproducible(run_cli: RunCli, repo: Path) -> No
     [
         (("missing-dir",), "missing-dir: no such file or directory"),
         (("{repo}", "--provenance", "{bad}"), "/datasets: 'x' is not of type 'array'"),
-        (("{repo}", "--requirements", "{nofile}"), "cannot read the requirements file"),
+        (("{repo}", "--requirements", "{nofile}"), "nope.txt: requirements file not found"),
         (("{repo}", "--spec-version", "1.5"), "'1.5' is not one of '1.6', '1.7'"),
     ],
 )

@@ -160,13 +160,12 @@ def test_read_bundle_names_the_file(tmp_path: Path) -> None:
     assert caught.value.path == bad
 
 
-def test_oversized_signature_is_refused_without_reading_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import supplychain.signing.bundle as bundle_module
+def test_oversized_signature_is_refused_without_reading_it(tmp_path: Path) -> None:
+    from supplychain._internal.safeopen import SIGNATURE
+    from supplychain.errors import InputError
 
-    monkeypatch.setattr(bundle_module, "MAX_BUNDLE_BYTES", 1000)
     big = tmp_path / "big.sig"
-    big.write_bytes(b" " * 1001)
-    with pytest.raises(SignatureFormatError, match="too large"):
+    with big.open("wb") as handle:  # sparse: the size is all that matters
+        handle.truncate(SIGNATURE.max_bytes + 1)
+    with pytest.raises(InputError, match="larger than"):
         read_bundle(big)

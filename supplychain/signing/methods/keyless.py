@@ -41,13 +41,12 @@ def load_trust_config(
     from sigstore.models import ClientTrustConfig
 
     if trust_config is not None:
+        from supplychain._internal import safeopen
+
         path = Path(trust_config)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise KeyMaterialError(
-                f"cannot read the trust config: {exc.strerror}", path=path
-            ) from None
+        text = safeopen.read_text(path, safeopen.TRUST_CONFIG, error=KeyMaterialError)
+        if safeopen.json_nesting(text) > safeopen.MAX_NESTING:
+            raise KeyMaterialError(safeopen.nesting_problem("trust configuration"), path=path)
         try:
             return ClientTrustConfig.from_json(text)
         except Exception as exc:  # pydantic / protobuf validation errors vary

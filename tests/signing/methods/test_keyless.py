@@ -106,7 +106,7 @@ def test_bad_trust_config_is_an_input_error(tmp_path: Path) -> None:
     path.write_text('{"mediaType": "nope"}')
     with pytest.raises(KeyMaterialError, match="not a Sigstore ClientTrustConfig"):
         SigstoreVerifier(identity=IDENTITY, issuer=ISSUER, trust_config=path)
-    with pytest.raises(KeyMaterialError, match="cannot read the trust config"):
+    with pytest.raises(KeyMaterialError, match="trust configuration not found"):
         SigstoreVerifier(identity=IDENTITY, issuer=ISSUER, trust_config=tmp_path / "absent.json")
 
 
