@@ -21,6 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from supplychain._internal import safeopen
 from supplychain._internal.atomic import WRITE_ERRNOS, StagedFiles, write_error
 from supplychain._internal.progress import byte_progress
 from supplychain.conversion import budget, safety, sharding, torchcheck
@@ -156,7 +157,12 @@ def _jobs(
             target = output
         return [_Job(file, name, target, target.name)], []
     root = output if output is not None else source
-    shard_sets = sharding.find_shard_sets(tree, lambda f: f.path.read_text(encoding="utf-8"))
+    shard_sets = sharding.find_shard_sets(
+        tree,
+        lambda f: safeopen.read_text(
+            f.path, safeopen.MODEL_METADATA, what="shard index", error=CheckpointFormatError
+        ),
+    )
     in_set = {shard: s for s in shard_sets for shard in s.shards}
     jobs: list[_Job] = []
     skipped: list[SkippedFile] = []

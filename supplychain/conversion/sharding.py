@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from supplychain._internal import safeopen
 from supplychain.conversion.errors import CheckpointFormatError
 from supplychain.model.tree import ModelTree
 
@@ -61,12 +62,9 @@ def find_shard_sets(tree: ModelTree, read_text: Any) -> list[ShardSet]:
         base = file.name[: -len(INDEX_SUFFIX)]
         if base.endswith(".safetensors"):
             continue
-        try:
-            document = json.loads(read_text(file))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CheckpointFormatError(
-                f"the shard index is not valid JSON ({exc})", path=file.path
-            ) from None
+        document = safeopen.parse_json(
+            read_text(file), path=file.path, what="shard index", error=CheckpointFormatError
+        )
         weight_map = document.get("weight_map") if isinstance(document, dict) else None
         if not isinstance(weight_map, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()

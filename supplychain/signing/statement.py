@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from supplychain._internal import safeopen
 from supplychain.errors import ModelTreeError
 from supplychain.hashing.algorithms import DIGEST_SIZES, SHA256
 from supplychain.hashing.manifest import FILES, SHARDS, Manifest, Resource, Serialization
@@ -58,6 +59,8 @@ def encode_statement(manifest: Manifest) -> bytes:
 
 def parse_statement(payload: bytes) -> SignedStatement:
     """Parse and check the signed statement; raises :class:`SignatureFormatError`."""
+    if safeopen.json_nesting(payload) > safeopen.MAX_NESTING:
+        raise _bad(safeopen.nesting_problem("signed payload"))
     try:
         document = json.loads(payload)
     except (UnicodeDecodeError, ValueError) as exc:

@@ -67,3 +67,11 @@ def test_an_index_naming_a_missing_shard_is_an_error(tmp_path: Path) -> None:
     model = _model(tmp_path, {"a": "gone.bin"}, ())
     with pytest.raises(CheckpointFormatError, match=r"gone\.bin, which is not in the model"):
         find_shard_sets(walk_model(model), lambda f: f.path.read_text())
+
+
+def test_a_deeply_nested_index_is_a_format_error_not_a_recursion(tmp_path: Path) -> None:
+    model = _model(tmp_path, {"a": "s1.bin"}, ("s1.bin",))
+    index = model / "sub" / "pytorch_model.bin.index.json"
+    index.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CheckpointFormatError, match="levels deep"):
+        find_shard_sets(walk_model(model), lambda f: f.path.read_text())

@@ -276,3 +276,9 @@ def test_algorithm_must_match_serialization() -> None:
 def test_not_json() -> None:
     with pytest.raises(SignatureFormatError, match="not JSON"):
         parse_statement(b"\x00garbage")
+
+
+def test_a_deeply_nested_payload_is_a_format_error_not_a_recursion() -> None:
+    payload = b"[" * 1_000_000 + b"]" * 1_000_000
+    with pytest.raises(SignatureFormatError, match="levels deep"):
+        parse_statement(payload)
