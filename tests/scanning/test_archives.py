@@ -104,3 +104,15 @@ def test_many_entries_sharing_one_bomb_hit_the_budget_for_the_file(tmp_path: Pat
     assert time.monotonic() - started < 20
     assert result.status is Status.COULD_NOT_SCAN
     assert "in all" in (result.reason or "")
+
+
+def test_7z_members_are_capped_in_all_not_only_each(tmp_path: Path) -> None:
+    py7zr = pytest.importorskip("py7zr")
+    path = tmp_path / "model.7z"
+    with py7zr.SevenZipFile(path, "w") as archive:
+        for index in range(4):
+            archive.writestr(bytes(1 << 20), f"part{index}.bin")
+    result = scan_file(path, options=ScanOptions(max_spool=3 << 20))
+    assert result.status is Status.COULD_NOT_SCAN
+    assert "in all" in (result.reason or "")
+    assert scan_file(path).status is Status.SCANNED
