@@ -120,8 +120,14 @@ class ZipArchive:
     readings: tuple[ZipReading, ...] = ()
 
     def get(self, name: str) -> ZipMember | None:
+        """The member called ``name``; else one whose name differs only in case, as torch finds
+        it (miniz compares names case-insensitively: ``ARCHIVE/DATA.PKL`` is ``data.pkl``)."""
         for member in self.members:
             if member.name == name:
+                return member
+        folded = name.lower()
+        for member in self.members:
+            if member.name.lower() == folded:
                 return member
         return None
 

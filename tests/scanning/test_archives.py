@@ -116,3 +116,15 @@ def test_7z_members_are_capped_in_all_not_only_each(tmp_path: Path) -> None:
     assert result.status is Status.COULD_NOT_SCAN
     assert "in all" in (result.reason or "")
     assert scan_file(path).status is Status.SCANNED
+
+
+def test_torch_finds_data_pkl_whatever_its_case_and_so_do_we(tmp_path: Path) -> None:
+    path = tmp_path / "model.pt"
+    path.write_bytes(
+        zipcraft.torch_zip({"archive/version": b"3\n", "archive/DATA.PKL": zipcraft.PAYLOAD})
+    )
+    torch = pytest.importorskip("torch")
+    assert bytes(torch._C.PyTorchFileReader(str(path)).get_record("data.pkl")) == zipcraft.PAYLOAD
+    result = scan_file(path)
+    assert result.format == "pytorch-zip"
+    assert any(f.symbol == "posix.system" for f in result.findings)
