@@ -237,8 +237,72 @@ def read_zip(handle: BinaryIO, *, max_members: int = 1_000_000) -> ZipArchive:
         problems.append(
             ("", f"{readers} cannot read the archive ({reason}); {primary.readers} can")
         )
+    known = {r.end_offset for r in readings}
+    for candidate in _other_end_records(handle, size, tail, tail_start, known):
+        if candidate.versions in {r.versions for r in distinct}:
+            continue
+        distinct.append(candidate)
+        if not _inside_one_member(candidate, primary):
+            problems.append(("", _disagreement(primary, candidate)))
     return ZipArchive(
         primary.members, primary.prefix, primary.comment, _unique(problems), tuple(distinct)
+    )
+
+
+#: End records besides the readers' own that are followed (each costs a directory read).
+_MAX_OTHER_ENDS = 16
+#: Members a directory found through such a record may list before it is ignored.
+_MAX_OTHER_MEMBERS = 4096
+
+
+def _other_end_records(
+    handle: BinaryIO, size: int, tail: bytes, tail_start: int, known: set[int]
+) -> list[ZipReading]:
+    """Every other end record in the tail that leads to a well-formed archive.
+
+    Other readers (libzip scores every candidate; some take the first) may
+    pick one of these; their members are scanned too. Only consistent
+    directories count: every local header where it should be, names agreeing.
+    """
+    found: list[ZipReading] = []
+    index = tail.find(_EOCD)
+    followed = 0
+    while index >= 0 and followed < _MAX_OTHER_ENDS:
+        end_at = tail_start + index
+        if end_at not in known and end_at + _EOCD_SIZE <= size:
+            followed += 1
+            for shift in (True, False):
+                rules = _Rules(
+                    f"a reader taking the end record at offset {end_at}",
+                    _miniz_end,
+                    True,
+                    shift,
+                    True,
+                )
+                reading = _candidate(handle, size, end_at, rules)
+                if reading is not None:
+                    found.append(reading)
+        index = tail.find(_EOCD, index + 1)
+    return found
+
+
+def _candidate(handle: BinaryIO, size: int, end_at: int, rules: _Rules) -> ZipReading | None:
+    scratch: list[tuple[str, str]] = []
+    try:
+        reading = _read_directory(handle, size, end_at, rules, _MAX_OTHER_MEMBERS, scratch)
+    except (_Unreadable, ZipFormatError):
+        return None
+    consistent = all(m.data_offset >= 0 and m.local_name == m.name for m in reading.members)
+    return reading if reading.members and consistent else None
+
+
+def _inside_one_member(candidate: ZipReading, reading: ZipReading) -> bool:
+    """Whether the candidate's archive lies inside one stored member (a zip in a zip)."""
+    start = min([candidate.directory_offset] + [m.header_offset for m in candidate.members])
+    end = candidate.end_offset + _EOCD_SIZE
+    return any(
+        m.method == STORED and m.data_offset <= start and end <= m.data_offset + m.compressed_size
+        for m in reading.members
     )
 
 

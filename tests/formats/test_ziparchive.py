@@ -97,3 +97,24 @@ def test_agrees_with_torchs_reader_on_the_attacks(tmp_path: Path) -> None:
         assert {m.name for m in ours.members} == {
             f"archive/{name}" for name in reader.get_all_records()
         }
+
+
+def test_a_zip_stored_in_a_zip_is_not_a_disagreement() -> None:
+    inner = zipcraft.torch_zip({"archive/data.pkl": zipcraft.PAYLOAD, "archive/version": b"3\n"})
+    data = zipcraft.torch_zip({"model/pytorch_model.bin": inner})
+    archive = read_zip(io.BytesIO(data))
+    assert not archive.problems
+    # its end record is another candidate: its members are read too (the scanner also recurses)
+    assert zipcraft.PAYLOAD in _payloads(data)["archive/data.pkl"]
+
+
+def test_every_other_end_record_in_the_tail_is_followed() -> None:
+    # a self-contained archive first, then a benign one whose offsets zipfile shifts past it
+    hidden = zipcraft.hidden_archive(
+        0, [(b"archive/version", b"3\n"), (b"archive/data.pkl", zipcraft.PAYLOAD)], comment_len=0
+    )
+    benign = zipcraft.torch_zip({"archive/data.pkl": zipcraft.BENIGN, "archive/version": b"3\n"})
+    archive = read_zip(io.BytesIO(hidden + benign))
+    assert [m.name for m in archive.members] == ["archive/data.pkl", "archive/version"]
+    assert any("end record at offset" in problem for _, problem in archive.problems)
+    assert _payloads(hidden + benign)["archive/data.pkl"] == {zipcraft.BENIGN, zipcraft.PAYLOAD}
