@@ -78,19 +78,25 @@ class TorchZipLayout:
 
 
 def torch_zip_layout(archive: ZipArchive) -> TorchZipLayout | None:
-    """The torch layout of ``archive``, or None if it has no ``data.pkl``."""
-    main = [m for m in archive.members if m.name == "data.pkl" or m.name.endswith("/data.pkl")]
+    """The torch layout of ``archive``, or None if it has no ``data.pkl``.
+
+    Names are matched as torch's reader (miniz) matches them: without regard
+    to case, so ``archive/DATA.PKL`` is the ``data.pkl`` torch unpickles.
+    """
+    main = [m for m in archive.members if _folded_is(m.name, "data.pkl")]
     if not main:
         return None
     prefix = main[0].name[: -len("data.pkl")]
-    pickles = tuple(m for m in archive.members if m.name.endswith(".pkl"))
+    records_dir = (prefix + "data/").lower()
+    pickles = tuple(m for m in archive.members if m.name.lower().endswith(".pkl"))
     records = {
-        m.name[len(prefix) + len("data/") :]: m
+        m.name[len(records_dir) :]: m
         for m in archive.members
-        if m.name.startswith(prefix + "data/")
+        if m.name.lower().startswith(records_dir)
     }
-    torchscript = any(m.name.startswith(prefix + "code/") for m in archive.members) or any(
-        m.name.endswith("constants.pkl") for m in archive.members
+    code_dir = (prefix + "code/").lower()
+    torchscript = any(m.name.lower().startswith(code_dir) for m in archive.members) or any(
+        m.name.lower().endswith("constants.pkl") for m in archive.members
     )
     return TorchZipLayout(prefix, pickles, records, archive.get(prefix + "byteorder"), torchscript)
 
@@ -115,6 +121,12 @@ def legacy_module_class(node: Any) -> Global | None:
     if not all(part is None or isinstance(part, str) for part in (source_file, source)):
         return None
     return cls
+
+
+def _folded_is(name: str, base: str) -> bool:
+    """``name`` is ``base`` or ends in ``/base``, compared without regard to case."""
+    folded = name.lower()
+    return folded == base or folded.endswith("/" + base)
 
 
 @dataclass(frozen=True)

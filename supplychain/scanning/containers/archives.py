@@ -5,19 +5,29 @@ from __future__ import annotations
 import json
 import struct
 import tarfile
+import weakref
 import zlib
+from dataclasses import dataclass
 from functools import partial
 
 from supplychain.formats import compression, joblib, torch
 from supplychain.formats.sniff import Format
-from supplychain.formats.ziparchive import ZipArchive, ZipFormatError, member_source, read_zip
+from supplychain.formats.ziparchive import (
+    STORED,
+    ZipArchive,
+    ZipFormatError,
+    ZipMember,
+    ZipReading,
+    member_source,
+    read_zip,
+)
 from supplychain.picklevm import (
     ALL_FRAMES,
     ParseOptions,
     Source,
     looks_like_pickle,
 )
-from supplychain.picklevm.source import SourceLimit
+from supplychain.picklevm.source import SourceError, SourceLimit
 from supplychain.scanning.blob import Blob, TooLargeToSpool
 from supplychain.scanning.containers._base import (
     RULE_CONTAINER,
@@ -33,6 +43,23 @@ from supplychain.scanning.containers.streams import (
 )
 from supplychain.scanning.results import Finding, Severity
 from supplychain.scanning.scanner import FileScan
+
+#: One decompression budget per scanned file, shared by every stream and member inside it.
+_BUDGETS: weakref.WeakKeyDictionary[FileScan, compression.DecompressionBudget] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def decompression_budget(scan: FileScan) -> compression.DecompressionBudget:
+    """What all the decompressors of ``scan``'s file may still produce: ``max_decompressed``.
+
+    The option also caps each stream; as a total it keeps an archive of many
+    bombs (or many directory entries sharing one) from multiplying the work.
+    """
+    budget = _BUDGETS.get(scan)
+    if budget is None:
+        budget = _BUDGETS[scan] = compression.DecompressionBudget(scan.options.max_decompressed)
+    return budget
 
 
 def scan_zip(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
@@ -53,26 +80,65 @@ def scan_zip(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
     for member_name, problem in archive.problems:
         where = _join(blob.location, member_name)
         scan.add(Finding(RULE_ZIP, Severity.HIGH, problem, where))
+    readings = archive.readings or (
+        ZipReading("", archive.members, archive.prefix, archive.comment, -1, -1),
+    )
+    # every version of every member some loader would load is read, each once
+    seen: set[tuple[str, int, int, int, int]] = set()
+    for index, reading in enumerate(readings):
+        view = _Reading(reading, "" if index == 0 else f" (as {reading.readers} read it)", seen)
+        _scan_reading(scan, blob, handle, view, refine=index == 0)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """One reader family's view of an archive while it is scanned."""
+
+    reading: ZipReading
+    #: Appended to member locations of all but the first reading.
+    label: str
+    #: Member versions already read (shared by all the readings of one archive).
+    seen: set[tuple[str, int, int, int, int]]
+
+    @property
+    def archive(self) -> ZipArchive:
+        r = self.reading
+        return ZipArchive(r.members, r.prefix, r.comment, (), (r,))
+
+    def first_time(self, member: ZipMember) -> bool:
+        if member.version in self.seen:
+            return False
+        self.seen.add(member.version)
+        return True
+
+
+def _scan_reading(scan: FileScan, blob: Blob, handle: object, view: _Reading, refine: bool) -> None:
+    archive = view.archive
     layout = torch.torch_zip_layout(archive)
     names = [m.name for m in archive.members]
-    if layout is not None:
-        scan.refine(blob, Format.TORCHSCRIPT if layout.torchscript else Format.TORCH_ZIP)
-        _scan_torch_zip(scan, blob, handle, archive, layout)
-    else:
-        if names and all(n.endswith(".npy") for n in names):
+    keras = "config.json" in names and any(n.endswith(".weights.h5") for n in names)
+    if refine:
+        if layout is not None:
+            scan.refine(blob, Format.TORCHSCRIPT if layout.torchscript else Format.TORCH_ZIP)
+        elif names and all(n.endswith(".npy") for n in names):
             scan.refine(blob, Format.NUMPY_ZIP)
-        elif "config.json" in names and any(n.endswith(".weights.h5") for n in names):
+        elif keras:
             scan.refine(blob, Format.KERAS)
-            _scan_keras_config(scan, blob, handle, archive)
         else:
             scan.refine(blob, Format.ZIP)
-        keras = "config.json" in names and any(n.endswith(".weights.h5") for n in names)
-        for member in archive.members:
-            if member.name.endswith("/"):
-                continue
-            if keras and member.name.endswith(".weights.h5"):
-                continue  # Keras v3 reads only arrays from it (h5py); the code risk is config.json
-            _scan_member(scan, blob, handle, member)
+    if layout is not None:
+        _scan_torch_zip(scan, blob, handle, view, layout)
+        return
+    config = archive.get("config.json")
+    if keras and config is not None and config.version not in view.seen:
+        _scan_keras_config(scan, blob, handle, config, view.label)
+    for member in archive.members:
+        if member.name.endswith("/"):
+            continue
+        if keras and member.name.endswith(".weights.h5"):
+            continue  # Keras v3 reads only arrays from it (h5py); the code risk is config.json
+        if view.first_time(member):
+            _scan_member(scan, blob, handle, member, view.label)
 
 
 #: Keras layers whose config carries Python code (marshalled bytecode or a function reference).
@@ -80,23 +146,28 @@ _CODE_LAYERS = frozenset({"Lambda"})
 MAX_KERAS_CONFIG = 64 << 20
 
 
-def _scan_keras_config(scan: FileScan, blob: Blob, handle: object, archive: ZipArchive) -> None:
-    member = archive.get("config.json")
-    if member is None or not member.readable or member.size > MAX_KERAS_CONFIG:
+def _scan_keras_config(
+    scan: FileScan, blob: Blob, handle: object, member: ZipMember, label: str
+) -> None:
+    where = _join(blob.location, "config.json" + label)
+    if not member.readable or member.size > MAX_KERAS_CONFIG:
         scan.could_not_scan(blob, "the Keras config.json is unreadable or too large")
         return
-    raw = member_source(handle, member, cap=MAX_KERAS_CONFIG).read(MAX_KERAS_CONFIG)  # type: ignore[arg-type]
+    try:
+        source = member_source(
+            handle,  # type: ignore[arg-type]
+            member,
+            cap=MAX_KERAS_CONFIG,
+            budget=decompression_budget(scan),
+        )
+        raw = source.read(MAX_KERAS_CONFIG)
+    except SourceError as exc:
+        scan.could_not_scan(blob, f"the Keras config.json cannot be read: {exc}")
+        return
     try:
         config = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        scan.add(
-            Finding(
-                RULE_CONTAINER,
-                Severity.MEDIUM,
-                "Keras config.json is not JSON",
-                _join(blob.location, "config.json"),
-            )
-        )
+        scan.add(Finding(RULE_CONTAINER, Severity.MEDIUM, "Keras config.json is not JSON", where))
         return
     for path, layer in _layers(config, "config.json"):
         scan.add(
@@ -105,7 +176,7 @@ def _scan_keras_config(scan: FileScan, blob: Blob, handle: object, archive: ZipA
                 Severity.HIGH,
                 f"Keras {layer} layer at {path}: it carries Python code that runs when the model "
                 "is loaded with safe_mode=False (CVE-2024-3660, CVE-2025-1550)",
-                _join(blob.location, "config.json"),
+                where,
             )
         )
 
@@ -129,33 +200,47 @@ def _join(location: str, name: str) -> str:
     return f"{location}!{name}" if location and name else (location or name)
 
 
-def _member_blob(scan: FileScan, blob: Blob, handle: object, member: object) -> Blob:
-    from supplychain.formats.ziparchive import STORED, ZipMember
-
-    assert isinstance(member, ZipMember)
+def _member_blob(
+    scan: FileScan, blob: Blob, handle: object, member: ZipMember, label: str = ""
+) -> Blob:
     cap = scan.options.max_decompressed
+    budget = decompression_budget(scan)
 
     def opener() -> Source:
-        return member_source(handle, member, cap=cap)  # type: ignore[arg-type]
+        return member_source(handle, member, cap=cap, budget=budget)  # type: ignore[arg-type]
 
     return blob.child(
-        member.name, member.name.rsplit("/", 1)[-1], member.size, opener, member.method == STORED
+        member.name + label,
+        member.name.rsplit("/", 1)[-1],
+        member.size,
+        opener,
+        member.method == STORED,
     )
 
 
-def _scan_member(scan: FileScan, blob: Blob, handle: object, member: object) -> None:
-    from supplychain.formats.ziparchive import ZipMember
-
-    assert isinstance(member, ZipMember)
+def _scan_member(
+    scan: FileScan, blob: Blob, handle: object, member: ZipMember, label: str = ""
+) -> None:
     if not member.readable:
         reason = "encrypted" if member.encrypted else f"{member.method_name} is not supported"
-        scan.could_not_scan(blob, f"member {member.name}: {reason}")
+        scan.could_not_scan(blob, f"member {member.name}{label}: {reason}")
         return
-    scan.scan_blob(_member_blob(scan, blob, handle, member))
+    scan.scan_blob(_member_blob(scan, blob, handle, member, label))
+
+
+#: Records of a torch zip that torch reads as data, never as code.
+_TORCH_DATA_RECORDS = (
+    "version",
+    ".format_version",
+    ".storage_alignment",
+    "byteorder",
+    ".data/serialization_id",
+    "data.pkl",
+)
 
 
 def _scan_torch_zip(
-    scan: FileScan, blob: Blob, handle: object, archive: ZipArchive, layout: torch.TorchZipLayout
+    scan: FileScan, blob: Blob, handle: object, view: _Reading, layout: torch.TorchZipLayout
 ) -> None:
     if layout.torchscript:
         scan.add(
@@ -167,42 +252,35 @@ def _scan_torch_zip(
                 blob.location,
             )
         )
-    known = {
-        layout.prefix + n
-        for n in (
-            "version",
-            ".format_version",
-            ".storage_alignment",
-            "byteorder",
-            ".data/serialization_id",
-            "data.pkl",
-        )
-    }
+    known = {layout.prefix + n for n in _TORCH_DATA_RECORDS}
     records = {m.name for m in layout.records.values()}
-    for member in archive.members:
+    for member in view.reading.members:
         if member in layout.pickles:
-            if not member.readable:
-                scan.could_not_scan(blob, f"pickle member {member.name} is unreadable")
+            if not view.first_time(member):
                 continue
-            child = _member_blob(scan, blob, handle, member)
-            _check_crc(scan, child, member)
+            if not member.readable:
+                scan.could_not_scan(blob, f"pickle member {member.name}{view.label} is unreadable")
+                continue
+            child = _member_blob(scan, blob, handle, member, view.label)
+            _check_crc(scan, blob, child, member)
             # torch reads data.pkl through io.BytesIO: every FRAME is its own buffer
             scan_pickle_stream(scan, child, child.opener, child.location, frames=ALL_FRAMES)
             scan._check_extension(child, Format.PICKLE)
         elif member.name in records or member.name in known or member.name.endswith("/"):
             continue
-        else:
-            _scan_member(scan, blob, handle, member)
+        elif view.first_time(member):
+            _scan_member(scan, blob, handle, member, view.label)
 
 
-def _check_crc(scan: FileScan, child: Blob, member: object) -> None:
-    from supplychain.formats.ziparchive import ZipMember
-
-    assert isinstance(member, ZipMember)
-    source = child.source()
+def _check_crc(scan: FileScan, blob: Blob, child: Blob, member: ZipMember) -> None:
     crc = 0
-    while chunk := source.read(1 << 20):
-        crc = zlib.crc32(chunk, crc)
+    try:
+        source = child.source()
+        while chunk := source.read(1 << 20):
+            crc = zlib.crc32(chunk, crc)
+    except SourceError as exc:
+        scan.could_not_scan(blob, f"{child.location}: {exc}")
+        return
     if crc != member.crc32:
         scan.add(
             Finding(
@@ -309,6 +387,7 @@ def scan_tar(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
 
 def scan_compressed(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
     cap = scan.options.max_decompressed
+    budget = decompression_budget(scan)
     start = 0
     if kind is Format.UNKNOWN:  # old joblib zfile
         start = joblib.zfile_payload_offset(head) or 0
@@ -317,7 +396,7 @@ def scan_compressed(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> No
     def opener() -> Source:
         raw = blob.source()
         raw.skip(start)
-        return compression.decompressed(raw, kind, cap)
+        return compression.decompressed(raw, kind, cap, budget)
 
     try:
         opener().read(1)

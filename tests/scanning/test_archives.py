@@ -1,0 +1,130 @@
+"""Scanning zips: what any reader would load is scanned; inflating stays linear and bounded."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import struct
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from supplychain.scanning import ScanOptions, Severity, Status, scan_file
+from tests.formats import zipcraft
+
+ATTACKS = {
+    "fake end record, torch only": lambda: zipcraft.fake_eocd_attack(fool_zipfile=False),
+    "fake end record, torch and zipfile": lambda: zipcraft.fake_eocd_attack(fool_zipfile=True),
+    "zip64 locator pointing elsewhere": zipcraft.zip64_locator_attack,
+}
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_a_data_pkl_only_a_loader_sees_fails_the_scan(run_cli, tmp_path: Path, attack: str) -> None:
+    path = tmp_path / "model.pt"
+    path.write_bytes(ATTACKS[attack]())
+    result = scan_file(path)
+    rules = {(f.rule, f.severity) for f in result.findings}
+    assert ("container.zip-inconsistent", Severity.HIGH) in rules
+    gadget = [f for f in result.findings if f.symbol == "posix.system"]
+    assert gadget and gadget[0].severity is Severity.CRITICAL
+    assert gadget[0].location.startswith("archive/data.pkl")
+    cli = run_cli("scan", path)
+    assert cli.exit_code == 1
+    assert "zip readers disagree" in cli.stdout and "posix.system" in cli.stdout
+
+
+def test_an_ordinary_torch_zip_is_still_clean(tmp_path: Path) -> None:
+    path = tmp_path / "model.pt"
+    path.write_bytes(
+        zipcraft.torch_zip({"archive/data.pkl": zipcraft.BENIGN, "archive/version": b"3\n"})
+    )
+    result = scan_file(path)
+    assert result.status is Status.SCANNED and not result.findings
+
+
+def _deflated_zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_64_mib_member_inflates_in_linear_time(tmp_path: Path) -> None:
+    # the scanner reads all of data.pkl (the pickle, then its CRC-32): 64 MiB of inflating
+    big = pickle.dumps(bytes(64 << 20), protocol=4)
+    path = tmp_path / "model.pt"
+    path.write_bytes(_deflated_zip({"archive/data.pkl": big, "archive/version": b"3\n"}))
+    assert path.stat().st_size < 1 << 20
+    started = time.monotonic()
+    result = scan_file(path)
+    assert time.monotonic() - started < 20
+    assert result.status is Status.SCANNED and not result.findings
+
+
+def test_a_261_kb_bomb_stops_at_the_cap_with_a_reason(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.pt"
+    bomb = b"\x80\x02]q\x00." + bytes(256 << 20)
+    path.write_bytes(_deflated_zip({"archive/data.pkl": bomb, "archive/version": b"3\n"}))
+    assert 200_000 < path.stat().st_size < 300_000
+    started = time.monotonic()
+    result = scan_file(path, options=ScanOptions(max_decompressed=64 << 20))
+    assert time.monotonic() - started < 20
+    assert result.status is Status.COULD_NOT_SCAN
+    assert "decompression bomb" in (result.reason or "")
+
+
+def _entries_sharing_one_member(data: bytes, copies: int) -> bytes:
+    """A zip whose central directory lists ``copies`` names for one local member (overlap bomb)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", data)
+    raw = buffer.getvalue()
+    cd_size, cd_at = struct.unpack("<II", raw[-10:-2])
+    entry = raw[cd_at : cd_at + cd_size]
+    name_at = entry.index(b"archive/data.pkl")
+    entries = [entry] + [
+        entry[:name_at] + f"archive/a{i:03}.pkl".encode() + entry[name_at + 16 :]
+        for i in range(copies - 1)
+    ]
+    directory = b"".join(entries)
+    end = zipcraft.end_record(copies, len(directory), cd_at, 0)
+    return raw[:cd_at] + directory + end
+
+
+def test_many_entries_sharing_one_bomb_hit_the_budget_for_the_file(tmp_path: Path) -> None:
+    member = b"\x80\x02]q\x00." + bytes(16 << 20)
+    path = tmp_path / "overlap.pt"
+    path.write_bytes(_entries_sharing_one_member(member, 16))
+    started = time.monotonic()
+    result = scan_file(path, options=ScanOptions(max_decompressed=64 << 20))
+    assert time.monotonic() - started < 20
+    assert result.status is Status.COULD_NOT_SCAN
+    assert "in all" in (result.reason or "")
+
+
+def test_7z_members_are_capped_in_all_not_only_each(tmp_path: Path) -> None:
+    py7zr = pytest.importorskip("py7zr")
+    path = tmp_path / "model.7z"
+    with py7zr.SevenZipFile(path, "w") as archive:
+        for index in range(4):
+            archive.writestr(bytes(1 << 20), f"part{index}.bin")
+    result = scan_file(path, options=ScanOptions(max_spool=3 << 20))
+    assert result.status is Status.COULD_NOT_SCAN
+    assert "in all" in (result.reason or "")
+    assert scan_file(path).status is Status.SCANNED
+
+
+def test_torch_finds_data_pkl_whatever_its_case_and_so_do_we(tmp_path: Path) -> None:
+    path = tmp_path / "model.pt"
+    path.write_bytes(
+        zipcraft.torch_zip({"archive/version": b"3\n", "archive/DATA.PKL": zipcraft.PAYLOAD})
+    )
+    torch = pytest.importorskip("torch")
+    assert bytes(torch._C.PyTorchFileReader(str(path)).get_record("data.pkl")) == zipcraft.PAYLOAD
+    result = scan_file(path)
+    assert result.format == "pytorch-zip"
+    assert any(f.symbol == "posix.system" for f in result.findings)
