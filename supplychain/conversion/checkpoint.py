@@ -167,6 +167,15 @@ def _open_torch_zip(path: Path, handle: BinaryIO, size: int, scratch: str | None
         archive = read_zip(handle)
     except (ZipFormatError, ValueError, OSError) as exc:
         raise CheckpointFormatError(f"unreadable zip archive: {exc}", path=path) from None
+    if archive.readers_disagree:
+        # torch, zipfile and strict readers would load different members: whichever we
+        # converted, some loader of the same file sees other content.
+        raise UnsafeCheckpointError(
+            "zip readers disagree on this archive's members (torch, zipfile and strict "
+            "readers would load different content)",
+            path=path,
+            hint="run `supplychain scan` on it for details; re-save the checkpoint with torch",
+        )
     layout = torch_formats.torch_zip_layout(archive)
     if layout is None:
         return _open_npz(path, handle, archive, scratch)

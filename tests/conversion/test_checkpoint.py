@@ -13,9 +13,15 @@ import pytest
 
 from supplychain.conversion import convert
 from supplychain.conversion.checkpoint import open_checkpoint
-from supplychain.conversion.errors import CheckpointFormatError, UnsupportedContentError
+from supplychain.conversion.errors import (
+    CheckpointFormatError,
+    UnsafeCheckpointError,
+    UnsupportedContentError,
+)
 from supplychain.conversion.tree import Mapping, TensorView, Unsupported
+from tests.conftest import RunCli
 from tests.conversion.pickles import OD, dumps, floats, tensor, torch_zip
+from tests.formats import zipcraft
 
 FIXTURES = Path(__file__).with_name("fixtures")
 
@@ -211,3 +217,16 @@ def test_one_storage_declared_twice_alike_follows_torch(tmp_path: Path) -> None:
     assert report.files[0].torch_check is not None
     assert report.files[0].torch_check.status == "match"
     assert torch.load(source, weights_only=True)["b"].tolist() == [3.0, 4.0]
+
+
+@pytest.mark.parametrize("fool_zipfile", [False, True])
+def test_an_archive_the_zip_readers_disagree_on_is_refused(
+    tmp_path: Path, fool_zipfile: bool, run_cli: RunCli
+) -> None:
+    path = tmp_path / "model.pt"
+    path.write_bytes(zipcraft.fake_eocd_attack(fool_zipfile=fool_zipfile))
+    with pytest.raises(UnsafeCheckpointError, match="zip readers disagree"):
+        open_checkpoint(path)
+    result = run_cli("convert", path, "-o", tmp_path / "out.safetensors")
+    assert result.exit_code == 1, result
+    assert not (tmp_path / "out.safetensors").exists()
