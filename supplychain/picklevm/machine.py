@@ -17,6 +17,12 @@ opcodes on the same bytes; ``exact_frames`` selects, per FRAME offset, which
 reading to emulate, and every straddling read is reported as an anomaly so a
 caller can explore the other reading (see :func:`parse_all_readings`).
 
+Where an opcode acts on a plain data value (BUILD on a list, SETITEM on a
+bytearray, REDUCE with list arguments), :mod:`~supplychain.picklevm.semantics`
+says what the two CPython unpicklers do, and the machine follows whichever
+goes on. When the machine does stop with an error, :mod:`~supplychain.picklevm.tail`
+reads the rest of the stream for what a loader that went on would import and call.
+
 The module is long on purpose: one method per opcode, kept together so the
 whole state machine can be read side by side with ``_pickle.c``.
 """
@@ -163,7 +169,11 @@ class _Machine:
         if outcome is Outcome.ERROR and not self.nested:
             # a loader may go on where this reader stops: read what the rest imports and calls
             tail, tail_stop = read_tail(
-                src, self.proto, self.limits, fix_imports=self.opts.fix_imports
+                src,
+                self.proto,
+                self.limits,
+                fix_imports=self.opts.fix_imports,
+                extensions=self.extensions,
             )
         if outcome is Outcome.COMPLETE:
             if self.frame_end is not None and self.frame_end > end:

@@ -12,6 +12,7 @@ picklescan does; anything else is reported unresolved.
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping
 
 from supplychain.picklevm.names import HIGHEST_PROTOCOL, map_python2_name
 from supplychain.picklevm.nodes import Global
@@ -34,7 +35,8 @@ _COUNTED = {
 }  # fmt: skip
 _LINE = frozenset({"FLOAT", "INT", "LONG", "PERSID", "STRING", "UNICODE", "GET", "PUT"})
 _TWO_LINES = frozenset({"GLOBAL", "INST"})
-_CALLS = frozenset({"REDUCE", "NEWOBJ", "NEWOBJ_EX", "OBJ", "INST"})
+#: INST both imports and calls: it is listed once, with its name.
+_CALLS = frozenset({"REDUCE", "NEWOBJ", "NEWOBJ_EX", "OBJ"})
 #: Opcodes that push nothing (for following which strings STACK_GLOBAL takes).
 _NO_PUSH = frozenset(
     {"MARK", "POP", "POP_MARK", "PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE", "FRAME", "PROTO"}
@@ -47,8 +49,16 @@ _MAX_RECENT = 64
 
 
 class _Walker:
-    def __init__(self, source: Source, protocol: int, limits: Limits, fix_imports: bool) -> None:
+    def __init__(
+        self,
+        source: Source,
+        protocol: int,
+        limits: Limits,
+        fix_imports: bool,
+        extensions: Mapping[int, tuple[str, str]],
+    ) -> None:
         self.src = source
+        self.extensions = extensions
         self.proto = protocol
         self.limits = limits
         self.fix_imports = fix_imports
@@ -79,7 +89,7 @@ class _Walker:
             raw = self.src.read(_FIXED[name])
             if len(raw) < _FIXED[name]:
                 return False
-            self._fixed(name, raw, offset)
+            pushed = self._fixed(name, raw, offset)
         elif name in _COUNTED:
             fmt = _COUNTED[name]
             raw = self.src.read(struct.calcsize(fmt))
@@ -110,16 +120,18 @@ class _Walker:
             return False
         return None if line is None else line[:-1]
 
-    def _fixed(self, name: str, raw: bytes, offset: int) -> None:
+    def _fixed(self, name: str, raw: bytes, offset: int) -> str | None:
         if name == "PROTO":
             self.proto = min(raw[0], HIGHEST_PROTOCOL)
         elif name in ("BINPUT", "LONG_BINPUT"):
             self.memo[int.from_bytes(raw, "little")] = self.recent[-1] if self.recent else None
         elif name in ("BINGET", "LONG_BINGET"):
-            self._push(self.memo.get(int.from_bytes(raw, "little")))
+            return self.memo.get(int.from_bytes(raw, "little"))
         elif name.startswith("EXT"):
             code = int.from_bytes(raw, "little", signed=name == "EXT4")
-            self._import(None, None, offset, name, f"extension code {code} (copyreg registry)")
+            module, attr = self.extensions.get(code, (None, None))
+            self._import(module, attr, offset, name, f"extension code {code} (copyreg registry)")
+        return None
 
     def _text_op(self, name: str, lines: list[bytes | bool | None], offset: int) -> str | None:
         if name in _TWO_LINES:
@@ -130,7 +142,7 @@ class _Walker:
         if name == "PUT" and isinstance(line, bytes) and line.strip().isdigit():
             self.memo[int(line)] = self.recent[-1] if self.recent else None
         elif name == "GET" and isinstance(line, bytes) and line.strip().isdigit():
-            self._push(self.memo.get(int(line)))
+            return self.memo.get(int(line))
         elif name == "UNICODE" and isinstance(line, bytes):
             return line.decode("raw_unicode_escape", "replace")
         return None
@@ -174,14 +186,19 @@ def _decode(line: bytes | bool | None) -> str | None:
 
 
 def read_tail(
-    source: Source, protocol: int, limits: Limits, *, fix_imports: bool = True
+    source: Source,
+    protocol: int,
+    limits: Limits,
+    *,
+    fix_imports: bool = True,
+    extensions: Mapping[int, tuple[str, str]] | None = None,
 ) -> tuple[tuple[TailOp, ...], str | None]:
     """The imports and calls from the source's position to the next STOP.
 
     Returns them and, when the walk ended at a bound or a read failure rather
     than at STOP, the end of the data or an invalid opcode, why.
     """
-    walker = _Walker(source, protocol, limits, fix_imports)
+    walker = _Walker(source, protocol, limits, fix_imports, extensions or {})
     try:
         stopped = walker.walk()
     except SourceError as exc:  # a failing read ends the walk, not the scan
