@@ -166,7 +166,7 @@ class _Machine:
         next_offset = end
         tail: tuple[TailOp, ...] = ()
         tail_stop = None
-        if outcome is Outcome.ERROR and not self.nested:
+        if error is not None and outcome is Outcome.ERROR and not self.nested:
             # a loader may go on where this reader stops: read what the rest imports and calls
             tail, tail_stop = read_tail(
                 src,
@@ -174,6 +174,7 @@ class _Machine:
                 self.limits,
                 fix_imports=self.opts.fix_imports,
                 extensions=self.extensions,
+                past_stop=not error.certain,
             )
         if outcome is Outcome.COMPLETE:
             if self.frame_end is not None and self.frame_end > end:
@@ -210,7 +211,7 @@ class _Machine:
         limits = self.limits
         if count >= limits.max_opcodes:
             raise _Stop(Outcome.LIMIT, f"more than {limits.max_opcodes} opcodes")
-        if len(self.stack) > limits.max_stack:
+        if len(self.stack) + len(self.marks) > limits.max_stack:
             raise _Stop(Outcome.LIMIT, f"stack deeper than {limits.max_stack}")
         if len(self.memo) > limits.max_memo:
             raise _Stop(Outcome.LIMIT, f"memo larger than {limits.max_memo} entries")

@@ -67,12 +67,15 @@ class _Walker:
         self.recent: list[str | None] = []
         self.memo: dict[int, str | None] = {}
 
-    def walk(self) -> str | None:
+    def walk(self, past_stop: bool) -> str | None:
         """Walk to STOP, the end, or bytes no loader reads past; returns a bound hit, or None."""
         for _ in range(self.limits.max_opcodes):
             offset = self.src.tell()
             code = self.src.byte()
             name = OPNAMES.get(code)
+            if name == "STOP" and past_stop:
+                self.recent.clear()  # a reader of stacked pickles starts a new one here
+                continue
             if name is None or name == "STOP" or not self._step(name, offset):
                 return None
             if len(self.ops) >= self.limits.max_items:
@@ -192,15 +195,19 @@ def read_tail(
     *,
     fix_imports: bool = True,
     extensions: Mapping[int, tuple[str, str]] | None = None,
+    past_stop: bool = False,
 ) -> tuple[tuple[TailOp, ...], str | None]:
     """The imports and calls from the source's position to the next STOP.
 
-    Returns them and, when the walk ended at a bound or a read failure rather
-    than at STOP, the end of the data or an invalid opcode, why.
+    ``past_stop`` walks on through STOP opcodes, as a reader of stacked
+    pickles (legacy torch, repeated ``pickle.load``) would after a loader
+    went on. Returns the imports and calls and, when the walk ended at a
+    bound or a read failure rather than at STOP, the end of the data or an
+    invalid opcode, why.
     """
     walker = _Walker(source, protocol, limits, fix_imports, extensions or {})
     try:
-        stopped = walker.walk()
+        stopped = walker.walk(past_stop)
     except SourceError as exc:  # a failing read ends the walk, not the scan
         stopped = f"reading failed: {exc}"
     return tuple(walker.ops), stopped

@@ -59,3 +59,10 @@ def test_the_walk_is_bounded() -> None:
     ops, stopped = read_tail(Source.from_bytes(b"N" * 100), 4, Limits(max_opcodes=10))
     assert ops == ()
     assert stopped is not None and "10 opcodes" in stopped
+
+
+def test_after_an_uncertain_stop_the_walk_goes_on_into_stacked_pickles() -> None:
+    # an index past a list's end: a loader may go on, reach STOP, and a stacked reader goes on
+    result = parse(b"\x80\x02]K\x05K\x02s.\x80\x02cposix\nsystem\n.")
+    assert result.error is not None and not result.error.certain
+    assert [op.target.qualified for op in result.tail if op.target] == ["posix.system"]
