@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from supplychain.scanning import scan_file
+from supplychain.scanning import pickles, scan_file
+from supplychain.scanning.report import RULES
 from supplychain.severity import Severity
 from tests.picklevm.unpickler_stubs import loader_reaches
 
@@ -130,3 +131,8 @@ def test_the_cli_fails_on_a_prefix_it_once_passed(run_cli, tmp_path: Path) -> No
     result = run_cli("scan", "--json", path)
     assert result.exit_code == 1, result
     assert "posix.system" in result.stdout
+
+
+def test_every_pickle_rule_is_in_the_sarif_catalogue() -> None:
+    rules = {value for name, value in vars(pickles).items() if name.startswith("RULE_")}
+    assert rules - {pickles.RULE_SAFE} <= set(RULES)
