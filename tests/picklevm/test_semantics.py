@@ -37,6 +37,7 @@ _STATES = {
     "(None, {1: 1})": b"N}K\x01K\x01s\x86",
 }
 _BYTEARRAY = _TARGETS["bytearray"]
+_FRAME_11 = b"\x95\x0b\x00\x00\x00\x00\x00\x00\x00"
 _OPERATIONS = {
     "bytearray APPEND 65": _BYTEARRAY + b"K\x41a",
     "bytearray APPEND 300": _BYTEARRAY + b"M\x2c\x01a",
@@ -80,6 +81,13 @@ _OPERATIONS = {
     "POP_MARK": b"(K\x01K\x021N",
     "POP pops a MARK": b"N(0",
     "EXT1 unregistered": b"\x82\x05",
+    "STOP with items left": b"K\x01K\x02",
+    "STOP inside a MARK": b"(",
+    "LONG4 negative length": b"\x8b\xff\xff\xff\xff",
+    "BINSTRING negative length": b"T\xff\xff\xff\xff",
+    "INST without a MARK": b"ix\ny\n",
+    "FRAME longer than the data": b"\x95\xff\x00\x00\x00\x00\x00\x00\x00N",
+    "FRAME inside a FRAME": _FRAME_11 + b"\x95\x01\x00\x00\x00\x00\x00\x00\x00N",
 }
 _CASES = {
     **{
