@@ -120,10 +120,12 @@ def _unfollowed(
 ) -> list[Finding]:
     """The machine could not tell whether loading raises: assume the loader goes on."""
     where = base + error.offset
+    # nothing after it imports or calls anything: a loader that goes on runs no new code
+    quiet = not result.tail and result.tail_stop is None
     findings = [
         Finding(
             RULE_CANNOT_FOLLOW,
-            Severity.HIGH,
+            Severity.MEDIUM if quiet else Severity.HIGH,
             f"this reader cannot follow the stream at offset {where} ({error.message}) but a "
             f"loader may go on; {len(result.tail)} imports and calls follow",
             location,

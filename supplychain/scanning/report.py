@@ -48,7 +48,8 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "pickle.cannot-follow": (
         "high",
-        "This reader cannot tell whether loading raises at some point; a loader may go on.",
+        "This reader cannot tell whether loading raises at some point; a loader may go on "
+        "(medium when nothing after that point imports or calls anything).",
     ),
     "pickle.unfollowed-code": (
         "high",

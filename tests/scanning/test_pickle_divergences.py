@@ -136,3 +136,11 @@ def test_the_cli_fails_on_a_prefix_it_once_passed(run_cli, tmp_path: Path) -> No
 def test_every_pickle_rule_is_in_the_sarif_catalogue() -> None:
     rules = {value for name, value in vars(pickles).items() if name.startswith("RULE_")}
     assert rules - {pickles.RULE_SAFE} <= set(RULES)
+
+
+def test_a_point_the_machine_cannot_follow_with_nothing_after_it_is_medium(tmp_path: Path) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(b"\x80\x02]K\x05K\x02s0N.")  # an index past the end, then only data
+    result = scan_file(path)
+    assert result.max_severity is Severity.MEDIUM
+    assert [f.rule for f in result.findings] == ["pickle.cannot-follow"]
