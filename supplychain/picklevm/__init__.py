@@ -16,8 +16,11 @@ before the break), ``value`` (what ``load()`` would return, as an inert
 graph), every ``globals`` lookup, every ``calls`` entry in execution order,
 ``builds``, ``mutations`` of imported objects, ``persistent_refs``,
 ``large`` byte strings left in the file, ``embedded`` pickle-looking strings
-and ``anomalies`` (frame straddles, out-of-band buffers). The machine is
-bounded by :class:`Limits`.
+and ``anomalies`` (frame straddles, out-of-band buffers, places where the two
+CPython unpicklers differ). Where both of them would go on, the machine goes
+on; an ERROR says whether both really raise there (``error.certain``), and
+``tail`` lists what the rest of the stream imports and calls, read opcode by
+opcode, for a loader that goes on. The machine is bounded by :class:`Limits`.
 
 The graph: Python scalars, str, bytes, tuples, lists, dicts, sets stand for
 themselves; a :class:`Global` is a name ``find_class`` would import
@@ -89,6 +92,7 @@ from supplychain.picklevm.results import (
     ParseOptions,
     PickleError,
     PickleResult,
+    TailOp,
 )
 from supplychain.picklevm.source import Source, SourceError
 
@@ -116,6 +120,7 @@ __all__ = [
     "PickleResult",
     "Source",
     "SourceError",
+    "TailOp",
     "looks_like_pickle",
     "map_python2_name",
     "opcode_name",

@@ -17,6 +17,12 @@ opcodes on the same bytes; ``exact_frames`` selects, per FRAME offset, which
 reading to emulate, and every straddling read is reported as an anomaly so a
 caller can explore the other reading (see :func:`parse_all_readings`).
 
+Where an opcode acts on a plain data value (BUILD on a list, SETITEM on a
+bytearray, REDUCE with list arguments), :mod:`~supplychain.picklevm.semantics`
+says what the two CPython unpicklers do, and the machine follows whichever
+goes on. When the machine does stop with an error, :mod:`~supplychain.picklevm.tail`
+reads the rest of the stream for what a loader that went on would import and call.
+
 The module is long on purpose: one method per opcode, kept together so the
 whole state machine can be read side by side with ``_pickle.c``.
 """
@@ -30,6 +36,7 @@ import struct
 from collections.abc import Callable, Container
 from typing import Any, cast
 
+from supplychain.picklevm import semantics
 from supplychain.picklevm.names import HIGHEST_PROTOCOL, looks_like_pickle, map_python2_name
 from supplychain.picklevm.nodes import (
     Call,
@@ -55,23 +62,19 @@ from supplychain.picklevm.results import (
     ParseOptions,
     PickleError,
     PickleResult,
+    TailOp,
 )
+from supplychain.picklevm.semantics import NODES as _NODES
+from supplychain.picklevm.semantics import Stop as _Stop
 from supplychain.picklevm.source import Source, SourceError, SourceLimit
+from supplychain.picklevm.tail import read_tail
 
 #: "No frame boundary ahead."
 _FAR = 1 << 62
 
 
-class _Stop(Exception):
-    def __init__(self, outcome: Outcome, message: str) -> None:
-        super().__init__(message)
-        self.outcome = outcome
-        self.message = message
-
-
 _C_LONG = re.compile(rb"\s*[+-]?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
 _DECIMAL = re.compile(rb"\s*[+-]?[0-9](_?[0-9])*\s*")
-_NODES = (Call, Global, PersistentRef, Opaque, OutOfBandBuffer, LargeBytes)
 
 
 def parse(
@@ -84,8 +87,10 @@ def parse(
 
 
 class _Machine:
-    def __init__(self, source: Source, options: ParseOptions) -> None:
+    def __init__(self, source: Source, options: ParseOptions, *, nested: bool = False) -> None:
         self.src = source
+        # a nested machine (joblib's inline pickle) leaves the rest of the source to its parent
+        self.nested = nested
         self.opts = options
         self.limits = options.limits
         self.stack: list[Any] = []
@@ -112,7 +117,7 @@ class _Machine:
         self.embedded: list[Embedded] = []
         self.anomalies: list[Anomaly] = []
         self.straddled: set[int] = set()
-        self.nested: list[tuple[int, PickleResult]] = []
+        self.nested_results: list[tuple[int, PickleResult]] = []
         self.buffers = 0
 
     # -- driver -------------------------------------------------------------------------------
@@ -147,7 +152,7 @@ class _Machine:
                     self._check_limits(count)
         except _Stop as stop:
             outcome = stop.outcome
-            error = PickleError(self.op_offset, self.op_name, stop.message)
+            error = PickleError(self.op_offset, self.op_name, stop.message, stop.certain)
         except SourceLimit as exc:
             outcome = Outcome.LIMIT
             error = PickleError(self.op_offset, self.op_name, str(exc))
@@ -159,10 +164,22 @@ class _Machine:
             error = PickleError(self.op_offset, self.op_name, "value nesting too deep to hash")
         end = src.tell()
         next_offset = end
+        tail: tuple[TailOp, ...] = ()
+        tail_stop = None
+        if error is not None and outcome is Outcome.ERROR and not self.nested:
+            # a loader may go on where this reader stops: read what the rest imports and calls
+            tail, tail_stop = read_tail(
+                src,
+                self.proto,
+                self.limits,
+                fix_imports=self.opts.fix_imports,
+                extensions=self.extensions,
+                past_stop=not error.certain,
+            )
         if outcome is Outcome.COMPLETE:
             if self.frame_end is not None and self.frame_end > end:
                 next_offset = self.frame_end
-            if self.declared_end is not None and self.declared_end > end:
+            if self.declared_end is not None and self.declared_end > end and src.has(1):
                 self._anomaly(
                     "frame-trailing",
                     "STOP inside a frame with bytes after it; a "
@@ -185,14 +202,16 @@ class _Machine:
             embedded=tuple(self.embedded),
             anomalies=tuple(self.anomalies),
             straddled_frames=frozenset(self.straddled),
-            nested=tuple(self.nested),
+            nested=tuple(self.nested_results),
+            tail=tail,
+            tail_stop=tail_stop,
         )
 
     def _check_limits(self, count: int) -> None:
         limits = self.limits
         if count >= limits.max_opcodes:
             raise _Stop(Outcome.LIMIT, f"more than {limits.max_opcodes} opcodes")
-        if len(self.stack) > limits.max_stack:
+        if len(self.stack) + len(self.marks) > limits.max_stack:
             raise _Stop(Outcome.LIMIT, f"stack deeper than {limits.max_stack}")
         if len(self.memo) > limits.max_memo:
             raise _Stop(Outcome.LIMIT, f"memo larger than {limits.max_memo} entries")
@@ -297,7 +316,14 @@ class _Machine:
             self._note_crossing(start, length)
         if self.frame_end is not None and src.tell() >= self.frame_end:
             self.frame_end = None
-        if status != "ok":
+        if status == "eof" and length:
+            # pickle._Unpickler takes a last line without newline as it is and drops its
+            # last byte like a newline (``readline()[:-1]``); _pickle raises.
+            self._anomaly(
+                "loaders-differ",
+                "the data ends inside a text line: pickle._Unpickler still uses it, _pickle raises",
+            )
+        elif status != "ok":
             raise _Stop(Outcome.TRUNCATED, "data ends inside a text argument")
         return None if line is None else line[:-1]
 
@@ -370,8 +396,6 @@ class _Machine:
         if self.opts.fix_imports:
             module, name = map_python2_name(module, name, self.proto)
         dotted = self.proto >= 4 and "." in name
-        if dotted and "<locals>" in name.split("."):
-            raise _Stop(Outcome.ERROR, f"can't get local attribute {name!r} on module {module!r}")
         node = Global(
             module,
             name,
@@ -381,6 +405,9 @@ class _Machine:
             dotted=dotted,
         )
         self.globals.append(node)
+        if dotted and "<locals>" in name.split("."):
+            # find_class has imported the module by now; only the attribute walk fails
+            raise _Stop(Outcome.ERROR, f"can't get local attribute {name!r} on module {module!r}")
         return node
 
     def _unresolved(self, reason: str) -> Global:
@@ -410,11 +437,7 @@ class _Machine:
 
     def _set_items(self, target: Any, pairs: list[Any]) -> None:
         self._grow(len(pairs) // 2)
-        if isinstance(target, dict):
-            for i in range(0, len(pairs), 2):
-                self._hashable(pairs[i])
-                target[pairs[i]] = pairs[i + 1]
-        elif isinstance(target, Call):
+        if isinstance(target, Call):
             target.setitems.extend(zip(pairs[::2], pairs[1::2], strict=True))
         elif isinstance(target, Global):
             for i in range(0, len(pairs), 2):
@@ -424,15 +447,11 @@ class _Machine:
         elif isinstance(target, _NODES):
             pass  # an object of unknown type: its __setitem__ is its own (already graded) code
         else:
-            raise _Stop(
-                Outcome.ERROR, f"{type(target).__name__} object does not support item assignment"
-            )
+            semantics.setitems_on_data(target, pairs)
 
     def _append(self, target: Any, values: list[Any]) -> None:
         self._grow(len(values))
-        if isinstance(target, list):
-            target.extend(values)
-        elif isinstance(target, Call):
+        if isinstance(target, Call):
             target.appends.extend(values)
         elif isinstance(target, Global):
             self.mutations.extend(
@@ -441,7 +460,7 @@ class _Machine:
         elif isinstance(target, _NODES):
             pass
         else:
-            raise _Stop(Outcome.ERROR, f"{type(target).__name__} object has no append")
+            semantics.extend_data(target, values)
 
     # -- opcodes ------------------------------------------------------------------------------
     def op_mark(self) -> None:
@@ -545,11 +564,13 @@ class _Machine:
 
     def op_persid(self) -> None:
         raw = self._readline()
-        self._persistent(
-            raw.decode("latin-1")
-            if raw is not None
-            else Opaque("long persistent id", self.op_offset)
-        )
+        if raw is None:
+            self._persistent(Opaque("long persistent id", self.op_offset))
+            return
+        try:
+            self._persistent(raw.decode("ascii"))
+        except UnicodeDecodeError:
+            raise _Stop(Outcome.ERROR, "persistent IDs in protocol 0 must be ASCII") from None
 
     def op_binpersid(self) -> None:
         self._persistent(self._pop())
@@ -657,7 +678,7 @@ class _Machine:
         self.buffers += 1
 
     def op_readonly_buffer(self) -> None:
-        self._top()
+        semantics.check_buffer(self._top())
 
     def op_empty_tuple(self) -> None:
         self.stack.append(())
@@ -741,16 +762,12 @@ class _Machine:
         if not items:
             return
         self._grow(len(items))
-        if isinstance(target, set):
-            for item in items:
-                self._hashable(item)
-            target.update(items)
-        elif isinstance(target, Call):
+        if isinstance(target, Call):
             target.additems.extend(items)
         elif isinstance(target, Global):
             self.mutations.extend(Mutation(target, "ADDITEMS", self.op_offset, v) for v in items)
         elif not isinstance(target, _NODES):
-            raise _Stop(Outcome.ERROR, f"{type(target).__name__} object has no add")
+            semantics.additems_on_data(target, items)
 
     # memo
     def _memo_get(self, index: int) -> None:
@@ -869,47 +886,51 @@ class _Machine:
             elif target.name == "remove_extension":
                 self.extensions.pop(args[2], None)
 
+    def _star_args(self, args: Any, opname: str) -> Any:
+        """``f(*args)``: _pickle wants a tuple, pickle._Unpickler any iterable (it goes on)."""
+        converted = semantics.star_args(args, opname)
+        if converted is not args:
+            self._anomaly(
+                "loaders-differ",
+                f"{opname} arguments are a {type(args).__name__}: pickle._Unpickler makes the "
+                "call, _pickle raises",
+            )
+        return converted
+
     def op_reduce(self) -> None:
         args = self._pop()
         callee = self._pop()
-        if not isinstance(args, (tuple, *_NODES)):
-            raise _Stop(
-                Outcome.ERROR, f"REDUCE arguments must be a tuple, not {type(args).__name__}"
-            )
+        semantics.check_callable(callee, "REDUCE")
+        args = self._star_args(args, "REDUCE")
         self.stack.append(self._call(CallKind.REDUCE, callee, args))
 
     def op_newobj(self) -> None:
         args = self._pop()
         cls = self._pop()
-        if not isinstance(args, (tuple, *_NODES)):
-            raise _Stop(Outcome.ERROR, "NEWOBJ expected an arg tuple")
-        self._check_class(cls, "NEWOBJ")
+        semantics.check_callable(cls, "NEWOBJ")
+        args = self._star_args(args, "NEWOBJ")
         self.stack.append(self._call(CallKind.NEWOBJ, cls, args))
 
     def op_newobj_ex(self) -> None:
         kwargs = self._pop()
         args = self._pop()
         cls = self._pop()
-        self._check_class(cls, "NEWOBJ_EX")
-        if not isinstance(args, (tuple, *_NODES)):
-            raise _Stop(Outcome.ERROR, "NEWOBJ_EX args argument must be a tuple")
-        if not isinstance(kwargs, (dict, *_NODES)):
-            raise _Stop(Outcome.ERROR, "NEWOBJ_EX kwargs argument must be a dict")
+        semantics.check_callable(cls, "NEWOBJ_EX")
+        args = self._star_args(args, "NEWOBJ_EX")
+        kwargs = semantics.star_kwargs(kwargs, "NEWOBJ_EX")
         self.stack.append(self._call(CallKind.NEWOBJ_EX, cls, args, kwargs))
-
-    def _check_class(self, cls: Any, opname: str) -> None:
-        if not isinstance(cls, _NODES):
-            raise _Stop(Outcome.ERROR, f"{opname} class argument isn't a type object")
 
     def op_obj(self) -> None:
         mark = self._pop_mark()
         if len(self.stack) - mark < 1:
             raise _Stop(Outcome.ERROR, "unpickling stack underflow")
         items = self._pop_items(mark)
+        semantics.check_callable(items[0], "OBJ")
         self.stack.append(self._call(CallKind.OBJ, items[0], tuple(items[1:])))
 
     def op_inst(self) -> None:
-        mark = self._pop_mark()
+        # _pickle looks for the MARK first; pickle._Unpickler reads both names and calls
+        # find_class (importing the module) before it does, so the import counts either way.
         module = self._readline()
         if module is not None and not module:
             raise _Stop(Outcome.ERROR, "pickle data was truncated (empty INST module)")
@@ -925,7 +946,7 @@ class _Machine:
             cls = self._unresolved("INST name longer than the line limit")
         else:
             cls = self._find_class(module_text, name_text)
-        args = tuple(self._pop_items(mark))
+        args = tuple(self._pop_items(self._pop_mark()))
         self.stack.append(self._call(CallKind.INST, cls, args))
 
     def op_build(self) -> None:
@@ -939,8 +960,12 @@ class _Machine:
                 self._run_hook(hook, target, state)
         elif isinstance(target, Global):
             self.mutations.append(Mutation(target, "BUILD", self.op_offset, state))
-        elif not isinstance(target, _NODES) and state is not None:
-            raise _Stop(Outcome.ERROR, f"BUILD on a {type(target).__name__} (it has no __dict__)")
+        elif not isinstance(target, _NODES) and semantics.build_on_data(target, state):
+            self._anomaly(
+                "loaders-differ",
+                f"BUILD with a falsy state on a {type(target).__name__}: pickle._Unpickler "
+                "goes on, _pickle raises",
+            )
 
     def _run_hook(self, hook: BuildHook, target: Call, state: Any) -> None:
         context = HookContext(self.src, self._parse_nested)
@@ -953,8 +978,8 @@ class _Machine:
 
     def _parse_nested(self) -> PickleResult:
         offset = self.src.tell()
-        result = _Machine(self.src, self.opts).run()
-        self.nested.append((offset, result))
+        result = _Machine(self.src, self.opts, nested=True).run()
+        self.nested_results.append((offset, result))
         return result
 
     def op_proto(self) -> None:
@@ -979,10 +1004,17 @@ class _Machine:
             self.frame_end = pos + length
         else:
             self.frame_end = None
-        if length > 0x7FFF_FFFF_FFFF_FFFF or not (
+        if length > 0x7FFF_FFFF_FFFF_FFFF:
+            raise _Stop(Outcome.ERROR, "FRAME length exceeds the maximum size")
+        if not (
             src.has(length) if length <= self.limits.capture or src.length is not None else True
         ):
-            raise _Stop(Outcome.TRUNCATED, "FRAME runs past the end of the data")
+            # _pickle raises; pickle._Unpickler (joblib.load) reads the short frame and runs it
+            self._anomaly(
+                "overlong-frame",
+                f"FRAME declares {length} bytes, more than the data holds: _pickle raises, "
+                "pickle._Unpickler runs what is there",
+            )
         self.declared_end = pos + length
         self.declared_at = self.op_offset
 

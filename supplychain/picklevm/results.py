@@ -97,6 +97,26 @@ class PickleError:
     offset: int
     opcode: str | None
     message: str
+    #: True when both CPython unpicklers (``_pickle`` and ``pickle._Unpickler``) raise here;
+    #: False when this reader cannot tell, so a real loader may go on past ``offset``.
+    certain: bool = True
+
+
+@dataclass(frozen=True)
+class TailOp:
+    """An import or call opcode read (not run) after the point where the machine stopped.
+
+    When the machine stops on an error, the rest of the stream is still read
+    opcode by opcode, like ``pickletools.genops``, so a scanner sees what a
+    loader that went on would import and call.
+    """
+
+    offset: int
+    opcode: str
+    #: The name imported (GLOBAL, INST, EXT with a known code, STACK_GLOBAL whose operands
+    #: are string literals); None for a call opcode. Its ``unresolved`` says why a
+    #: STACK_GLOBAL or EXT name is unknown.
+    target: Global | None
 
 
 @dataclass(frozen=True)
@@ -129,6 +149,10 @@ class PickleResult:
     straddled_frames: frozenset[int]
     #: Pickles a build hook parsed inline (joblib object arrays), by offset.
     nested: tuple[tuple[int, PickleResult], ...] = ()
+    #: After an ERROR: the imports and calls in the rest of the stream (see :class:`TailOp`).
+    tail: tuple[TailOp, ...] = ()
+    #: Why ``tail`` may be incomplete (a bound, or bytes no loader could read), or None.
+    tail_stop: str | None = None
 
     @property
     def complete(self) -> bool:

@@ -1,14 +1,21 @@
-"""Turn what a pickle would do (a picklevm result) into graded findings."""
+"""Turn what a pickle would do (a picklevm result) into graded findings.
+
+The loader is the oracle. Where the machine stops but a real unpickler may go
+on (it could not tell), everything the rest of the stream imports or calls is
+reported at high or above. Only where both CPython unpicklers are known to
+raise does the rest stay medium: no loader reaches it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from supplychain.formats.torch import legacy_module_class
-from supplychain.picklevm import Call, Global, Outcome, PickleResult
+from supplychain.picklevm import Call, Global, Outcome, PickleError, PickleResult, TailOp
 from supplychain.scanning.policy import Policy
-from supplychain.scanning.results import Finding, Severity
+from supplychain.scanning.results import Finding, Severity, worst
 
 #: Rule ids (stable: SARIF and the gate refer to them).
 RULE_GADGET = "pickle.gadget"
@@ -20,6 +27,13 @@ RULE_FRAME = "pickle.frame-differential"
 RULE_INVALID = "pickle.invalid-stream"
 RULE_OUT_OF_BAND = "pickle.out-of-band-buffer"
 RULE_SAFE = "pickle.safe-globals"
+RULE_CANNOT_FOLLOW = "pickle.cannot-follow"
+RULE_UNFOLLOWED = "pickle.unfollowed-code"
+RULE_AFTER_ERROR = "pickle.code-after-error"
+RULE_DIFFERENTIAL = "pickle.loader-differential"
+
+#: Anomalies where one CPython unpickler goes on and the other raises.
+_DIFFERENTIAL_ANOMALIES = ("loaders-differ", "overlong-frame")
 
 _ACTION = {
     Severity.CRITICAL: RULE_GADGET,
@@ -60,6 +74,7 @@ def analyse(
                 mutation.target.qualified,
             )
         )
+    findings.extend(_differential_findings(result, location, base))
     for anomaly in result.anomalies:
         if anomaly.kind.startswith("frame"):
             severity = Severity.HIGH if anomaly.kind == "frame-trailing" else Severity.CRITICAL
@@ -79,20 +94,117 @@ def analyse(
     incomplete = None
     if result.outcome is Outcome.LIMIT:
         incomplete = f"analysis stopped at a limit: {result.error.message if result.error else ''}"
-    elif result.outcome is not Outcome.COMPLETE and result.opcodes > 1 and not probe:
+    elif result.outcome is not Outcome.COMPLETE and result.opcodes > 1:
         error = result.error
         assert error is not None
+        if not error.certain:
+            findings.extend(_unfollowed(result, error, policy, location, base))
+            if result.tail_stop is not None:
+                incomplete = f"the rest of the stream was not read: {result.tail_stop}"
+        elif not probe:
+            findings.append(
+                Finding(
+                    RULE_INVALID,
+                    Severity.MEDIUM,
+                    f"loading raises at offset {base + error.offset} ({error.message}); "
+                    "everything before that point runs first",
+                    location,
+                    base + error.offset,
+                )
+            )
+            findings.extend(_after_error(result.tail, error, location, base))
+    return Analysis(tuple(findings), incomplete)
+
+
+def _unfollowed(
+    result: PickleResult, error: PickleError, policy: Policy, location: str, base: int
+) -> list[Finding]:
+    """The machine could not tell whether loading raises: assume the loader goes on."""
+    where = base + error.offset
+    # nothing after it imports or calls anything: a loader that goes on runs no new code
+    quiet = not result.tail and result.tail_stop is None
+    findings = [
+        Finding(
+            RULE_CANNOT_FOLLOW,
+            Severity.MEDIUM if quiet else Severity.HIGH,
+            f"this reader cannot follow the stream at offset {where} ({error.message}) but a "
+            f"loader may go on; {len(result.tail)} imports and calls follow",
+            location,
+            where,
+        )
+    ]
+    for op, count in _group(result.tail):
+        target = op.target
+        severity = Severity.HIGH
+        detail = "a loader that goes on calls whatever its stack holds"
+        if target is not None:
+            verdict = policy.grade(target)
+            severity = worst((severity, verdict.severity)) or severity
+            detail = f"imports {_name(target)}: {verdict.reason}"
         findings.append(
             Finding(
-                RULE_INVALID,
-                Severity.MEDIUM,
-                f"loading raises at offset {base + error.offset} ({error.message}); everything "
-                "before that point runs first",
+                RULE_UNFOLLOWED,
+                severity,
+                f"{op.opcode} after offset {where}, where a loader would go on: {detail}"
+                + (f" ({count} such opcodes)" if count > 1 else ""),
                 location,
-                base + error.offset,
+                base + op.offset,
+                target.qualified if target is not None else None,
             )
         )
-    return Analysis(tuple(findings), incomplete)
+    return findings
+
+
+def _after_error(
+    tail: tuple[TailOp, ...], error: PickleError, location: str, base: int
+) -> list[Finding]:
+    """Imports and calls past a point where both CPython unpicklers raise: no loader runs them."""
+    findings = []
+    for op, count in _group(tail):
+        what = f"imports {_name(op.target)}" if op.target is not None else "calls"
+        findings.append(
+            Finding(
+                RULE_AFTER_ERROR,
+                Severity.MEDIUM,
+                f"{op.opcode} {what} after offset {base + error.offset}, where every CPython "
+                "unpickler raises (only a loader that skips the error would run it)"
+                + (f" ({count} such opcodes)" if count > 1 else ""),
+                location,
+                base + op.offset,
+                op.target.qualified if op.target is not None else None,
+            )
+        )
+    return findings
+
+
+def _group(tail: Iterable[TailOp]) -> list[tuple[TailOp, int]]:
+    """One entry per (opcode, name): its first occurrence and how many there are."""
+    groups: dict[tuple[str, str | None], list[Any]] = {}
+    for op in tail:
+        target = op.target
+        key = (op.opcode, _name(target) if target is not None else None)
+        entry = groups.setdefault(key, [op, 0])
+        entry[1] += 1
+    return [(op, count) for op, count in groups.values()]
+
+
+def _differential_findings(result: PickleResult, location: str, base: int) -> list[Finding]:
+    """One finding per kind of loader differential (no pickler writes these)."""
+    findings = []
+    seen: set[str] = set()
+    for anomaly in result.anomalies:
+        if anomaly.kind in _DIFFERENTIAL_ANOMALIES and anomaly.message not in seen:
+            seen.add(anomaly.message)
+            findings.append(
+                Finding(
+                    RULE_DIFFERENTIAL,
+                    Severity.MEDIUM,
+                    anomaly.message,
+                    location,
+                    base + anomaly.offset,
+                )
+            )
+    return findings
 
 
 def _name(node: Global) -> str:

@@ -46,6 +46,23 @@ RULES: dict[str, tuple[str, str]] = {
         "medium",
         "Loading raises partway; everything before the error runs first.",
     ),
+    "pickle.cannot-follow": (
+        "high",
+        "This reader cannot tell whether loading raises at some point; a loader may go on "
+        "(medium when nothing after that point imports or calls anything).",
+    ),
+    "pickle.unfollowed-code": (
+        "high",
+        "An import or call after a point this reader cannot follow, which a loader may run.",
+    ),
+    "pickle.code-after-error": (
+        "medium",
+        "An import or call after a point where every CPython unpickler raises.",
+    ),
+    "pickle.loader-differential": (
+        "medium",
+        "One CPython unpickler goes on where the other raises (no pickler writes this).",
+    ),
     "pickle.out-of-band-buffer": ("medium", "The pickle refers to out-of-band buffers."),
     "pickle.embedded-pickle": ("high", "A string inside the pickle is itself a pickle."),
     "file.extension-mismatch": (
