@@ -13,11 +13,18 @@ import struct
 import zipfile
 from pathlib import Path
 
+from supplychain.picklevm import Global, Limits, Outcome, ParseOptions, PickleResult, Source, parse
+from supplychain.picklevm.opcodes import OPNAMES
+
 #: How much of the start of a file identification looks at.
 HEAD_SIZE = 4096
 #: safetensors refuses headers above 100 MB; anything larger is not safetensors.
 SAFETENSORS_MAX_HEADER = 100_000_000
 LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C
+#: Opcodes a pickle probe runs before it stops deciding: past that, the file is a pickle.
+PICKLE_PROBE_OPCODES = 100_000
+#: A run of valid opcodes this long through the first bytes makes a pickle, whatever follows.
+_PICKLE_RUN = 32
 
 
 class Format(str, enum.Enum):
@@ -179,7 +186,13 @@ def sniff(path: str | os.PathLike[str]) -> Format:
 
 
 def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
-    """Identify from the first bytes; ``path`` lets zip/tar detection look inside."""
+    """Identify from the first bytes; ``path`` lets zip/tar detection look inside.
+
+    Magic numbers at byte 0 win (their loaders read the file that way); a file
+    that is also a pickle from byte 0 is a polyglot the scanner analyses both
+    ways (:func:`probe_pickle`). Magic numbers elsewhere (TFLite at offset 4,
+    tar at 257, a zip's end record) do not hide a pickle that starts the file.
+    """
     if not head:
         return Format.EMPTY
     if _is_safetensors(head, size):
@@ -190,7 +203,9 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.GGUF
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
         return Format.HDF5
-    if head[4:8] == b"TFL3":
+    if head.startswith(b"\x80") and len(head) > 1 and head[1] <= 5:
+        return Format.TORCH_LEGACY if _is_legacy_torch(head) else Format.PICKLE
+    if _is_tflite(head, size):
         return Format.TFLITE
     if head.startswith(b"7z\xbc\xaf\x27\x1c"):
         return Format.SEVEN_ZIP
@@ -206,14 +221,14 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.ZSTD
     if head.startswith(b"\x04\x22\x4d\x18"):
         return Format.LZ4
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _zip_kind(path) if path is not None else Format.ZIP
+    if _is_pickle(head, size):
+        return Format.TORCH_LEGACY if _is_legacy_torch(head) else Format.PICKLE
     if len(head) >= 262 and head[257:262] == b"ustar":
         return _tar_kind(path) if path is not None else Format.TAR
-    if head.startswith(b"\x80") and len(head) > 1 and head[1] <= 5:
-        return Format.TORCH_LEGACY if _is_legacy_torch(head) else Format.PICKLE
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) or (
-        path is not None and size > 22 and _has_zip_end(path, size)
-    ):
-        return _zip_kind(path) if path is not None else Format.ZIP
+    if path is not None and size > 22 and _has_zip_end(path, size):
+        return _zip_kind(path)
     if _is_zlib(head):
         return Format.ZLIB
     if _looks_like_onnx(head):
@@ -221,11 +236,53 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
     stripped = head.lstrip()
     if stripped.startswith((b"{", b"[")):
         return Format.JSON
-    if _looks_like_protocol0_pickle(head):
-        return Format.PICKLE
     if _is_text(head):
         return Format.TEXT
     return Format.UNKNOWN
+
+
+def starts_like_pickle(data: bytes) -> bool:
+    """Byte 0 is an opcode ``pickle.load`` would execute (STOP alone pops an empty stack)."""
+    return bool(data) and data[0] in OPNAMES and data[0] != 0x2E
+
+
+def probe_pickle(source: Source | bytes) -> PickleResult:
+    """Run the pickle machine from the start for at most :data:`PICKLE_PROBE_OPCODES` opcodes."""
+    return parse(source, ParseOptions(Limits(max_opcodes=PICKLE_PROBE_OPCODES)))
+
+
+def reaches_code(result: PickleResult) -> bool:
+    """A loader of this stream calls something or asks ``find_class`` for an importable name.
+
+    Names that are not dotted identifiers (text lines read as a GLOBAL) cannot
+    be imported, and an EXT code nobody registered raises; neither reaches code.
+    """
+    return bool(result.calls) or any(_importable(g) for g in result.globals)
+
+
+def _importable(node: Global) -> bool:
+    if node.module is None or node.name is None:
+        # a STACK_GLOBAL whose operands are computed at load time could name anything
+        return node.opcode == "STACK_GLOBAL"
+    return all(part.isidentifier() for part in f"{node.module}.{node.name}".split("."))
+
+
+def _is_pickle(head: bytes, size: int) -> bool:
+    """A pickle from byte 0 with no PROTO opcode (protocols 0-1, or a stream that skips it)."""
+    if not starts_like_pickle(head):
+        return False
+    result = probe_pickle(head)
+    whole = len(head) >= size
+    if result.calls or result.outcome is Outcome.LIMIT:
+        return True
+    if result.outcome is Outcome.COMPLETE:
+        return result.end >= size or reaches_code(result)
+    if result.outcome is Outcome.TRUNCATED and not whole:
+        # the first bytes are all valid opcodes: the rest of the file decides, a pickle so far
+        return reaches_code(result) or result.opcodes >= _PICKLE_RUN
+    # raises: only a pickle if it imported something first, and text that happens to
+    # read as a GLOBAL line stays text (the scanner still grades what it imports)
+    return reaches_code(result) and not _is_text(head)
 
 
 def _is_safetensors(head: bytes, size: int) -> bool:
@@ -236,13 +293,22 @@ def _is_safetensors(head: bytes, size: int) -> bool:
 
 
 def _is_legacy_torch(head: bytes) -> bool:
-    # torch.save(_use_new_zipfile_serialization=False) starts with a pickled
-    # LONG1 of the magic number: 80 02 8a 0a <10 bytes little-endian>.
-    return (
-        len(head) >= 14
-        and head[2:4] == b"\x8a\x0a"
-        and (int.from_bytes(head[4:14], "little") == LEGACY_TORCH_MAGIC)
-    )
+    # torch.save(_use_new_zipfile_serialization=False) starts with a pickle of the magic
+    # number; torch.load compares the unpickled value, so any spelling of it counts.
+    if len(head) >= 14 and head[:4] == b"\x80\x02\x8a\x0a":
+        return int.from_bytes(head[4:14], "little") == LEGACY_TORCH_MAGIC
+    result = parse(head, ParseOptions(Limits(max_opcodes=64)))
+    value = result.value
+    return result.complete and type(value) is int and value == LEGACY_TORCH_MAGIC
+
+
+def _is_tflite(head: bytes, size: int) -> bool:
+    # A FlatBuffer starts with the offset of its root table; "TFL3" at offset 4 alone
+    # is four bytes any file (a pickle) can carry.
+    if len(head) < 8 or head[4:8] != b"TFL3":
+        return False
+    root = int.from_bytes(head[:4], "little")
+    return 8 <= root < size and root % 4 == 0
 
 
 def _is_zlib(head: bytes) -> bool:
@@ -257,21 +323,6 @@ def _looks_like_onnx(head: bytes) -> bool:
     return (
         head[:1] == b"\x08" and len(head) > 2 and head[1] < 0x20 and b"onnx" in head[:512].lower()
     )
-
-
-def _looks_like_protocol0_pickle(head: bytes) -> bool:
-    # Protocol 0/1 pickles have no PROTO opcode; they start with an opcode
-    # such as MARK '(', GLOBAL 'c', EMPTY_DICT '}', EMPTY_LIST ']' and end in STOP '.'.
-    return (
-        head[:1] in (b"(", b"c", b"}", b"]", b")", b"I", b"S", b"V", b"N")
-        and (b"\n" in head[:256] or head[:1] in (b"}", b"]", b")"))
-        and head.rstrip().endswith(b".")
-        and not _is_text_prose(head)
-    )
-
-
-def _is_text_prose(head: bytes) -> bool:
-    return head.count(b" ") > len(head) // 8
 
 
 def _is_text(head: bytes) -> bool:
