@@ -25,6 +25,8 @@ LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C
 PICKLE_PROBE_OPCODES = 100_000
 #: A run of valid opcodes this long through the first bytes makes a pickle, whatever follows.
 _PICKLE_RUN = 32
+#: Stacked plain-data pickles followed through the first bytes before calling it a pickle.
+_STACKED_IN_HEAD = 16
 
 
 class Format(str, enum.Enum):
@@ -223,8 +225,10 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.LZ4
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return _zip_kind(path) if path is not None else Format.ZIP
+    if starts_like_pickle(head) and _is_legacy_torch(head):
+        return Format.TORCH_LEGACY
     if _is_pickle(head, size):
-        return Format.TORCH_LEGACY if _is_legacy_torch(head) else Format.PICKLE
+        return Format.PICKLE
     if len(head) >= 262 and head[257:262] == b"ustar":
         return _tar_kind(path) if path is not None else Format.TAR
     if path is not None and size > 22 and _has_zip_end(path, size):
@@ -269,20 +273,33 @@ def _importable(node: Global) -> bool:
 
 def _is_pickle(head: bytes, size: int) -> bool:
     """A pickle from byte 0 with no PROTO opcode (protocols 0-1, or a stream that skips it)."""
-    if not starts_like_pickle(head):
-        return False
-    result = probe_pickle(head)
-    whole = len(head) >= size
+    offset = 0
+    for _ in range(_STACKED_IN_HEAD):
+        rest = head[offset:]
+        if not starts_like_pickle(rest):
+            return False
+        result = probe_pickle(rest)
+        decided = _decide_pickle(result, whole=len(head) >= size, text=_is_text(head))
+        if decided is not None:
+            return decided
+        # a complete pickle of plain data: a pickle if the file ends or another one follows
+        offset += result.end
+        if offset >= size:
+            return True
+    return True
+
+
+def _decide_pickle(result: PickleResult, *, whole: bool, text: bool) -> bool | None:
     if result.calls or result.outcome is Outcome.LIMIT:
         return True
     if result.outcome is Outcome.COMPLETE:
-        return result.end >= size or reaches_code(result)
+        return True if reaches_code(result) else None
     if result.outcome is Outcome.TRUNCATED and not whole:
         # the first bytes are all valid opcodes: the rest of the file decides, a pickle so far
         return reaches_code(result) or result.opcodes >= _PICKLE_RUN
     # raises: only a pickle if it imported something first, and text that happens to
     # read as a GLOBAL line stays text (the scanner still grades what it imports)
-    return reaches_code(result) and not _is_text(head)
+    return reaches_code(result) and not text
 
 
 def _is_safetensors(head: bytes, size: int) -> bool:
