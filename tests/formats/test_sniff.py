@@ -6,6 +6,7 @@ that returns recording stubs (nothing real is ever imported or called).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import pickle
@@ -37,10 +38,8 @@ def cpython_imports(data: bytes) -> list[tuple[str, str]]:
             asked.append((module, name))
             return type("Stub", (), {})
 
-    try:
+    with contextlib.suppress(Exception):
         Recording(io.BytesIO(data)).load()
-    except Exception:
-        pass
     return asked
 
 
