@@ -11,6 +11,7 @@ import enum
 import os
 import struct
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from supplychain.picklevm import Global, Limits, Outcome, ParseOptions, PickleResult, Source, parse
@@ -250,18 +251,48 @@ def starts_like_pickle(data: bytes) -> bool:
     return bool(data) and data[0] in OPNAMES and data[0] != 0x2E
 
 
-def probe_pickle(source: Source | bytes) -> PickleResult:
-    """Run the pickle machine from the start for at most :data:`PICKLE_PROBE_OPCODES` opcodes."""
-    return parse(source, ParseOptions(Limits(max_opcodes=PICKLE_PROBE_OPCODES)))
+@dataclass(frozen=True)
+class PickleProbe:
+    """What a loader reading a file from byte 0 does with it (a bounded run of the pickle machine).
 
-
-def reaches_code(result: PickleResult) -> bool:
-    """A loader of this stream calls something or asks ``find_class`` for an importable name.
-
-    Names that are not dotted identifiers (text lines read as a GLOBAL) cannot
-    be imported, and an EXT code nobody registered raises; neither reaches code.
+    Such a loader (``pickle.load``, torch's first pickle, the magic number) has
+    no ``persistent_load``: it raises at the first PERSID/BINPERSID, so nothing
+    after one counts (the machine itself goes on, as torch's data.pkl needs).
     """
-    return bool(result.calls) or any(_importable(g) for g in result.globals)
+
+    result: PickleResult
+    outcome: Outcome
+    #: It calls something.
+    calls: bool
+    #: It asks ``find_class`` for a name that can be imported (or is computed at load time).
+    imports: bool
+
+    @property
+    def reaches_code(self) -> bool:
+        return self.calls or self.imports
+
+    @property
+    def complete(self) -> bool:
+        return self.outcome is Outcome.COMPLETE
+
+
+def probe_pickle(source: Source | bytes) -> PickleProbe:
+    """Run the pickle machine from the start for at most :data:`PICKLE_PROBE_OPCODES` opcodes."""
+    result = parse(source, ParseOptions(Limits(max_opcodes=PICKLE_PROBE_OPCODES)))
+    cut = min((ref.offset for ref in result.persistent_refs), default=None)
+    if cut is None:
+        return PickleProbe(
+            result,
+            result.outcome,
+            bool(result.calls),
+            any(_importable(g) for g in result.globals),
+        )
+    return PickleProbe(
+        result,
+        Outcome.ERROR,
+        any(c.offset < cut for c in result.calls),
+        any(_importable(g) and g.offset < cut for g in result.globals),
+    )
 
 
 def _importable(node: Global) -> bool:
@@ -278,28 +309,28 @@ def _is_pickle(head: bytes, size: int) -> bool:
         rest = head[offset:]
         if not starts_like_pickle(rest):
             return False
-        result = probe_pickle(rest)
-        decided = _decide_pickle(result, whole=len(head) >= size, text=_is_text(head))
+        probe = probe_pickle(rest)
+        decided = _decide_pickle(probe, whole=len(head) >= size, text=_is_text(head))
         if decided is not None:
             return decided
         # a complete pickle of plain data: a pickle if the file ends or another one follows
-        offset += result.end
+        offset += probe.result.end
         if offset >= size:
             return True
     return True
 
 
-def _decide_pickle(result: PickleResult, *, whole: bool, text: bool) -> bool | None:
-    if result.calls or result.outcome is Outcome.LIMIT:
+def _decide_pickle(probe: PickleProbe, *, whole: bool, text: bool) -> bool | None:
+    if probe.calls or probe.outcome is Outcome.LIMIT:
         return True
-    if result.outcome is Outcome.COMPLETE:
-        return True if reaches_code(result) else None
-    if result.outcome is Outcome.TRUNCATED and not whole:
+    if probe.complete:
+        return True if probe.imports else None
+    if probe.outcome is Outcome.TRUNCATED and not whole:
         # the first bytes are all valid opcodes: the rest of the file decides, a pickle so far
-        return reaches_code(result) or result.opcodes >= _PICKLE_RUN
+        return probe.imports or probe.result.opcodes >= _PICKLE_RUN
     # raises: only a pickle if it imported something first, and text that happens to
     # read as a GLOBAL line stays text (the scanner still grades what it imports)
-    return reaches_code(result) and not text
+    return probe.imports and not text
 
 
 def _is_safetensors(head: bytes, size: int) -> bool:

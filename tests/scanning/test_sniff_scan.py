@@ -258,3 +258,19 @@ def _frame_past_the_end(data: bytes) -> bool:
         and result.error is not None
         and (result.error.opcode == "FRAME")
     )
+
+
+def test_a_payload_in_a_second_stacked_pickle_behind_a_magic_is_caught(tmp_path: Path) -> None:
+    # a loader calling pickle.load twice (as torch's legacy reader does) runs the second one
+    path = tmp_path / "model.gguf"
+    path.write_bytes(b"GGUF\x03\x00\x00\x00\x00." + PAYLOAD)
+    result = scan_file(path)
+    assert result.format == Format.GGUF.value and result.max_severity is Severity.CRITICAL
+
+
+def test_a_zip_is_not_read_as_a_pickle(tmp_path: Path) -> None:
+    # PERSID at byte 0: pickle.load raises (no persistent_load), torch.load reads the zip
+    archive = tmp_path / "archive.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("notes.txt", "cbuiltins\nLinear\n)\x81.")
+    assert scan_file(archive).findings == ()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 
-from supplychain.formats.sniff import Format, probe_pickle, reaches_code, starts_like_pickle
+from supplychain.formats.sniff import Format, PickleProbe, probe_pickle, starts_like_pickle
 from supplychain.picklevm import Outcome, PickleResult, Source
 from supplychain.scanning.blob import Blob
 from supplychain.scanning.containers._base import MAX_STACKED
@@ -65,34 +65,36 @@ def scan_pickle_from_start(scan: FileScan, blob: Blob, kind: Format, head: bytes
 def _probe(blob: Blob, head: bytes, *, text: bool) -> tuple[Verdict, PickleResult]:
     """The verdict, and the first stream's parse (what a single ``pickle.load`` reads)."""
     in_head = probe_pickle(head)
-    if in_head.outcome is Outcome.ERROR and not reaches_code(in_head):
-        return Verdict.NOTHING, in_head  # the same bytes raise the same way in the whole file
+    if in_head.outcome is Outcome.ERROR and not in_head.reaches_code:
+        # the same bytes raise the same way in the whole file
+        return Verdict.NOTHING, in_head.result
     whole_in_head = blob.size is not None and len(head) >= blob.size
-    first = in_head if whole_in_head else probe_pickle(blob.source())
-    result, offset = first, 0
+    probe = in_head if whole_in_head else probe_pickle(blob.source())
+    first, offset = probe.result, 0
     for _ in range(MAX_STACKED):
-        verdict = _verdict(result, text)
+        verdict = _verdict(probe, text)
         if verdict is not Verdict.DATA:
             return verdict, first
         # pickle.load returned; a loader may call it again on the rest (stacked pickles)
-        offset = result.next_offset
+        offset = probe.result.next_offset  # the source was skipped to offset: absolute
         rest = b"" if blob.size is not None and offset >= blob.size else _at(blob, offset).read(1)
         if not rest:
             return Verdict.DATA, first
         if not starts_like_pickle(rest):
             return Verdict.NOTHING, first  # a harmless data pickle, then something else
-        result = probe_pickle(_at(blob, offset))
+        probe = probe_pickle(_at(blob, offset))
     return Verdict.CODE, first  # more stacked pickles than we probe: the pickle reader decides
 
 
-def _verdict(result: PickleResult, text: bool) -> Verdict:
-    if result.outcome is Outcome.LIMIT or any(a.kind.startswith("frame") for a in result.anomalies):
+def _verdict(probe: PickleProbe, text: bool) -> Verdict:
+    frames = any(a.kind.startswith("frame") for a in probe.result.anomalies)
+    if probe.outcome is Outcome.LIMIT or frames:
         return Verdict.CODE
-    if reaches_code(result):
-        if result.calls or result.complete or not text:
+    if probe.reaches_code:
+        if probe.calls or probe.complete or not text:
             return Verdict.CODE
         return Verdict.IMPORTS
-    return Verdict.DATA if result.complete else Verdict.NOTHING
+    return Verdict.DATA if probe.complete else Verdict.NOTHING
 
 
 def _at(blob: Blob, offset: int) -> Source:
