@@ -13,8 +13,19 @@ import struct
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from supplychain.picklevm import Global, Limits, Outcome, ParseOptions, PickleResult, Source, parse
+from supplychain.picklevm import (
+    Call,
+    Global,
+    Limits,
+    Opaque,
+    Outcome,
+    ParseOptions,
+    PickleResult,
+    Source,
+    parse,
+)
 from supplychain.picklevm.opcodes import OPNAMES
 
 #: How much of the start of a file identification looks at.
@@ -24,10 +35,10 @@ SAFETENSORS_MAX_HEADER = 100_000_000
 LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C
 #: Opcodes a pickle probe runs before it stops deciding: past that, the file is a pickle.
 PICKLE_PROBE_OPCODES = 100_000
-#: A run of valid opcodes this long through the first bytes makes a pickle, whatever follows.
-_PICKLE_RUN = 32
 #: Stacked plain-data pickles followed through the first bytes before calling it a pickle.
 _STACKED_IN_HEAD = 16
+#: Values a probe inspects for rejected number literals.
+_LITERAL_WALK = 100_000
 
 
 class Format(str, enum.Enum):
@@ -228,7 +239,7 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return _zip_kind(path) if path is not None else Format.ZIP
     if starts_like_pickle(head) and _is_legacy_torch(head):
         return Format.TORCH_LEGACY
-    if _is_pickle(head, size):
+    if _is_pickle(head, size, path):
         return Format.PICKLE
     if len(head) >= 262 and head[257:262] == b"ustar":
         return _tar_kind(path) if path is not None else Format.TAR
@@ -279,7 +290,17 @@ class PickleProbe:
 def probe_pickle(source: Source | bytes) -> PickleProbe:
     """Run the pickle machine from the start for at most :data:`PICKLE_PROBE_OPCODES` opcodes."""
     result = parse(source, ParseOptions(Limits(max_opcodes=PICKLE_PROBE_OPCODES)))
-    cut = min((ref.offset for ref in result.persistent_refs), default=None)
+    cut = min(
+        (
+            offset
+            for offset in (
+                min((ref.offset for ref in result.persistent_refs), default=None),
+                _first_invalid_literal(result),
+            )
+            if offset is not None
+        ),
+        default=None,
+    )
     if cut is None:
         return PickleProbe(
             result,
@@ -295,6 +316,32 @@ def probe_pickle(source: Source | bytes) -> PickleProbe:
     )
 
 
+def _first_invalid_literal(result: PickleResult) -> int | None:
+    """Where the first protocol-0 number literal that every unpickler rejects was read.
+
+    The machine goes on past such a literal (a placeholder), but ``float()``,
+    ``int(s, 0)`` and C's ``strtol`` all raise on it: text read as FLOAT/INT
+    lines ("From: ...") stops there. Literals too long to decode are not cuts.
+    """
+    pending: list[Any] = [*result.calls, result.value]
+    offsets: list[int] = []
+    for _ in range(_LITERAL_WALK):
+        if not pending:
+            break
+        item = pending.pop()
+        if isinstance(item, Opaque):
+            if "literal b" in item.reason:  # the literal was read and rejected
+                offsets.append(item.offset)
+        elif isinstance(item, Call):
+            pending.extend((item.callee, item.args, item.kwargs))
+        elif isinstance(item, (tuple, list, set, frozenset)):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+    return min(offsets, default=None)
+
+
 def _importable(node: Global) -> bool:
     if node.module is None or node.name is None:
         # a STACK_GLOBAL whose operands are computed at load time could name anything
@@ -302,35 +349,49 @@ def _importable(node: Global) -> bool:
     return all(part.isidentifier() for part in f"{node.module}.{node.name}".split("."))
 
 
-def _is_pickle(head: bytes, size: int) -> bool:
-    """A pickle from byte 0 with no PROTO opcode (protocols 0-1, or a stream that skips it)."""
+def _is_pickle(head: bytes, size: int, path: Path | None) -> bool:
+    """A pickle from byte 0 with no PROTO opcode (protocols 0-1, or a stream that skips it).
+
+    It is one when a loader calls something, imports a name (binary content
+    only: text that reads as a GLOBAL line and then raises stays text; the
+    scanner still grades what it imports), or when the file is nothing but
+    complete pickles.
+    """
+    text = _is_text(head)
     offset = 0
     for _ in range(_STACKED_IN_HEAD):
-        rest = head[offset:]
-        if not starts_like_pickle(rest):
+        probe = _probe_at(head, size, path, offset)
+        if probe is None:
             return False
-        probe = probe_pickle(rest)
-        decided = _decide_pickle(probe, whole=len(head) >= size, text=_is_text(head))
-        if decided is not None:
-            return decided
-        # a complete pickle of plain data: a pickle if the file ends or another one follows
-        offset += probe.result.end
+        if probe.calls or (probe.imports and not text):
+            return True
+        if not probe.complete:
+            return False
+        offset += probe.result.end  # plain data so far: the file must end or go on as pickles
         if offset >= size:
             return True
     return True
 
 
-def _decide_pickle(probe: PickleProbe, *, whole: bool, text: bool) -> bool | None:
-    if probe.calls or probe.outcome is Outcome.LIMIT:
-        return True
-    if probe.complete:
-        return True if probe.imports else None
-    if probe.outcome is Outcome.TRUNCATED and not whole:
-        # the first bytes are all valid opcodes: the rest of the file decides, a pickle so far
-        return probe.imports or probe.result.opcodes >= _PICKLE_RUN
-    # raises: only a pickle if it imported something first, and text that happens to
-    # read as a GLOBAL line stays text (the scanner still grades what it imports)
-    return probe.imports and not text
+def _probe_at(head: bytes, size: int, path: Path | None, offset: int) -> PickleProbe | None:
+    """Probe the stream at ``offset``: the first bytes, or the file when they are not enough."""
+    rest = head[offset:]
+    if rest and not starts_like_pickle(rest):
+        return None
+    if rest:
+        probe = probe_pickle(rest)
+        if probe.outcome is not Outcome.TRUNCATED or len(head) >= size or path is None:
+            return probe
+    elif path is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            source = Source.from_file(handle, start=offset, length=size - offset)
+            if not starts_like_pickle(source.peek_at(0, 1)):
+                return None
+            return probe_pickle(source)
+    except OSError:
+        return None
 
 
 def _is_safetensors(head: bytes, size: int) -> bool:

@@ -108,6 +108,10 @@ BENIGN = {
     "image.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(40),
     "flax_model.msgpack": b"\x82\xa6params\x81\xa1w\xc4\x04\x00\x00\x80?\xa4meta\xc0",
     "tokenizer.model": b"\n\x0b\n\x05<unk>\x15\x00\x00\x00\x00\x18\x02",
+    # FLOAT lines every unpickler rejects, then R (REDUCE): a mail header
+    "USAGE": b"From rms@gnu.org Thu Jul 22 1999\nFlags: 10\nReturn-Path: rms@gnu.org\n",
+    # a long run of FLOAT lines: valid opcodes through the first 4 KiB, never a pickle
+    "symbols.txt": b"FUNC:_ZNKSt11logic_error4whatEv@@GLIBCXX_3.4\n" * 300 + b"OBJECT:x\n",
 }
 
 
