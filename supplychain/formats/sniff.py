@@ -287,9 +287,9 @@ class PickleProbe:
         return self.outcome is Outcome.COMPLETE
 
 
-def probe_pickle(source: Source | bytes) -> PickleProbe:
-    """Run the pickle machine from the start for at most :data:`PICKLE_PROBE_OPCODES` opcodes."""
-    result = parse(source, ParseOptions(Limits(max_opcodes=PICKLE_PROBE_OPCODES)))
+def probe_pickle(source: Source | bytes, limits: Limits | None = None) -> PickleProbe:
+    """Run the pickle machine from the start (by default for :data:`PICKLE_PROBE_OPCODES`)."""
+    result = parse(source, ParseOptions(limits or Limits(max_opcodes=PICKLE_PROBE_OPCODES)))
     cut = min(
         (
             offset

@@ -278,3 +278,11 @@ def test_a_zip_is_not_read_as_a_pickle(tmp_path: Path) -> None:
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("notes.txt", "cbuiltins\nLinear\n)\x81.")
     assert scan_file(archive).findings == ()
+
+
+def test_text_longer_than_the_probe_is_read_to_where_a_loader_raises(tmp_path: Path) -> None:
+    # 120,000 FLOAT lines: more opcodes than the probe's bound, then an invalid opcode
+    path = tmp_path / "symbols.txt"
+    path.write_bytes(b"FUNC:x\n" * 120_000 + b"OBJECT:y\n")
+    result = scan_file(path)
+    assert (result.format, result.findings) == (Format.TEXT.value, ())

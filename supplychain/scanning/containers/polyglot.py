@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 
 from supplychain.formats.sniff import Format, PickleProbe, probe_pickle, starts_like_pickle
-from supplychain.picklevm import Outcome, PickleResult, Source
+from supplychain.picklevm import Limits, Outcome, PickleResult, Source
 from supplychain.scanning.blob import Blob
 from supplychain.scanning.containers._base import MAX_STACKED
 from supplychain.scanning.containers.streams import scan_raw_pickle
@@ -51,7 +51,7 @@ def scan_pickle_from_start(scan: FileScan, blob: Blob, kind: Format, head: bytes
     """
     if kind in _READ_AS_PICKLE or not starts_like_pickle(head):
         return kind
-    verdict, first = _probe(blob, head, text=kind is Format.TEXT)
+    verdict, first = _probe(blob, head, scan.options.limits, text=kind is Format.TEXT)
     if kind in _UNCLAIMED and verdict in (Verdict.DATA, Verdict.CODE):
         return Format.PICKLE
     if verdict is Verdict.IMPORTS:
@@ -62,14 +62,14 @@ def scan_pickle_from_start(scan: FileScan, blob: Blob, kind: Format, head: bytes
     return kind
 
 
-def _probe(blob: Blob, head: bytes, *, text: bool) -> tuple[Verdict, PickleResult]:
+def _probe(blob: Blob, head: bytes, limits: Limits, *, text: bool) -> tuple[Verdict, PickleResult]:
     """The verdict, and the first stream's parse (what a single ``pickle.load`` reads)."""
     in_head = probe_pickle(head)
     if in_head.outcome is Outcome.ERROR and not in_head.reaches_code:
         # the same bytes raise the same way in the whole file
         return Verdict.NOTHING, in_head.result
     whole_in_head = blob.size is not None and len(head) >= blob.size
-    probe = in_head if whole_in_head else probe_pickle(blob.source())
+    probe = in_head if whole_in_head else _probe_at(blob, 0, limits)
     first, offset = probe.result, 0
     for _ in range(MAX_STACKED):
         verdict = _verdict(probe, text)
@@ -82,8 +82,17 @@ def _probe(blob: Blob, head: bytes, *, text: bool) -> tuple[Verdict, PickleResul
             return Verdict.DATA, first
         if not starts_like_pickle(rest):
             return Verdict.NOTHING, first  # a harmless data pickle, then something else
-        probe = probe_pickle(_at(blob, offset))
+        probe = _probe_at(blob, offset, limits)
     return Verdict.CODE, first  # more stacked pickles than we probe: the pickle reader decides
+
+
+def _probe_at(blob: Blob, offset: int, limits: Limits) -> PickleProbe:
+    probe = probe_pickle(_at(blob, offset))
+    if probe.outcome is Outcome.LIMIT and not probe.reaches_code:
+        # long runs of opcodes are mostly text read as FLOAT/INT lines the machine lets
+        # through; read on to where a loader raises, within the scan's own limits
+        probe = probe_pickle(_at(blob, offset), limits)
+    return probe
 
 
 def _verdict(probe: PickleProbe, text: bool) -> Verdict:
