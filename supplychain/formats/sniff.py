@@ -11,15 +11,35 @@ import enum
 import os
 import struct
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from supplychain.formats.onnx import looks_like_model as _looks_like_onnx
+from supplychain.picklevm import (
+    Call,
+    Global,
+    Limits,
+    Opaque,
+    Outcome,
+    ParseOptions,
+    PickleResult,
+    Source,
+    parse,
+)
+from supplychain.picklevm.opcodes import OPNAMES
 
 #: How much of the start of a file identification looks at.
 HEAD_SIZE = 4096
 #: safetensors refuses headers above 100 MB; anything larger is not safetensors.
 SAFETENSORS_MAX_HEADER = 100_000_000
 LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C
+#: Opcodes a pickle probe runs before it stops deciding: past that, the file is a pickle.
+PICKLE_PROBE_OPCODES = 100_000
+#: Stacked plain-data pickles followed through the first bytes before calling it a pickle.
+_STACKED_IN_HEAD = 16
+#: Values a probe inspects for rejected number literals.
+_LITERAL_WALK = 100_000
 
 
 class Format(str, enum.Enum):
@@ -192,7 +212,13 @@ def sniff(path: str | os.PathLike[str]) -> Format:
 
 
 def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
-    """Identify from the first bytes; ``path`` lets zip/tar detection look inside."""
+    """Identify from the first bytes; ``path`` lets zip/tar detection look inside.
+
+    Magic numbers at byte 0 win (their loaders read the file that way); a file
+    that is also a pickle from byte 0 is a polyglot the scanner analyses both
+    ways (:func:`probe_pickle`). Magic numbers elsewhere (TFLite at offset 4,
+    tar at 257, a zip's end record) do not hide a pickle that starts the file.
+    """
     if not head:
         return Format.EMPTY
     if _is_safetensors(head, size):
@@ -203,7 +229,9 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.GGUF
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
         return Format.HDF5
-    if head[4:8] == b"TFL3":
+    if head.startswith(b"\x80") and len(head) > 1 and head[1] <= 5:
+        return Format.TORCH_LEGACY if _is_legacy_torch(head) else Format.PICKLE
+    if _is_tflite(head, size):
         return Format.TFLITE
     if head.startswith(b"7z\xbc\xaf\x27\x1c"):
         return Format.SEVEN_ZIP
@@ -219,14 +247,16 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.ZSTD
     if head.startswith(b"\x04\x22\x4d\x18"):
         return Format.LZ4
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _zip_kind(path) if path is not None else Format.ZIP
+    if starts_like_pickle(head) and _is_legacy_torch(head):
+        return Format.TORCH_LEGACY
+    if _is_pickle(head, size, path):
+        return Format.PICKLE
     if len(head) >= 262 and head[257:262] == b"ustar":
         return _tar_kind(path) if path is not None else Format.TAR
-    if head.startswith(b"\x80") and len(head) > 1 and head[1] <= 5:
-        return Format.TORCH_LEGACY if _is_legacy_torch(head) else Format.PICKLE
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) or (
-        path is not None and size > 22 and _has_zip_end(path, size)
-    ):
-        return _zip_kind(path) if path is not None else Format.ZIP
+    if path is not None and size > 22 and _has_zip_end(path, size):
+        return _zip_kind(path)
     if _is_zlib(head):
         return Format.ZLIB
     if _looks_like_onnx(head, size):  # a ModelProto by structure (formats/onnx.py)
@@ -234,11 +264,146 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
     stripped = head.lstrip()
     if stripped.startswith((b"{", b"[")):
         return Format.JSON
-    if _looks_like_protocol0_pickle(head):
-        return Format.PICKLE
     if _is_text(head):
         return Format.TEXT
     return Format.UNKNOWN
+
+
+def starts_like_pickle(data: bytes) -> bool:
+    """Byte 0 is an opcode ``pickle.load`` would execute (STOP alone pops an empty stack)."""
+    return bool(data) and data[0] in OPNAMES and data[0] != 0x2E
+
+
+@dataclass(frozen=True)
+class PickleProbe:
+    """What a loader reading a file from byte 0 does with it (a bounded run of the pickle machine).
+
+    Such a loader (``pickle.load``, torch's first pickle, the magic number) has
+    no ``persistent_load``: it raises at the first PERSID/BINPERSID, so nothing
+    after one counts (the machine itself goes on, as torch's data.pkl needs).
+    """
+
+    result: PickleResult
+    outcome: Outcome
+    #: It calls something.
+    calls: bool
+    #: It asks ``find_class`` for a name that can be imported (or is computed at load time).
+    imports: bool
+
+    @property
+    def reaches_code(self) -> bool:
+        return self.calls or self.imports
+
+    @property
+    def complete(self) -> bool:
+        return self.outcome is Outcome.COMPLETE
+
+
+def probe_pickle(source: Source | bytes, limits: Limits | None = None) -> PickleProbe:
+    """Run the pickle machine from the start (by default for :data:`PICKLE_PROBE_OPCODES`)."""
+    result = parse(source, ParseOptions(limits or Limits(max_opcodes=PICKLE_PROBE_OPCODES)))
+    cut = min(
+        (
+            offset
+            for offset in (
+                min((ref.offset for ref in result.persistent_refs), default=None),
+                _first_invalid_literal(result),
+            )
+            if offset is not None
+        ),
+        default=None,
+    )
+    if cut is None:
+        return PickleProbe(
+            result,
+            result.outcome,
+            bool(result.calls),
+            any(_importable(g) for g in result.globals),
+        )
+    return PickleProbe(
+        result,
+        Outcome.ERROR,
+        any(c.offset < cut for c in result.calls),
+        any(_importable(g) and g.offset < cut for g in result.globals),
+    )
+
+
+def _first_invalid_literal(result: PickleResult) -> int | None:
+    """Where the first protocol-0 number literal that every unpickler rejects was read.
+
+    The machine goes on past such a literal (a placeholder), but ``float()``,
+    ``int(s, 0)`` and C's ``strtol`` all raise on it: text read as FLOAT/INT
+    lines ("From: ...") stops there. Literals too long to decode are not cuts.
+    """
+    pending: list[Any] = [*result.calls, result.value]
+    offsets: list[int] = []
+    for _ in range(_LITERAL_WALK):
+        if not pending:
+            break
+        item = pending.pop()
+        if isinstance(item, Opaque):
+            if "literal b" in item.reason:  # the literal was read and rejected
+                offsets.append(item.offset)
+        elif isinstance(item, Call):
+            pending.extend((item.callee, item.args, item.kwargs))
+        elif isinstance(item, (tuple, list, set, frozenset)):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+    return min(offsets, default=None)
+
+
+def _importable(node: Global) -> bool:
+    if node.module is None or node.name is None:
+        # a STACK_GLOBAL whose operands are computed at load time could name anything
+        return node.opcode == "STACK_GLOBAL"
+    return all(part.isidentifier() for part in f"{node.module}.{node.name}".split("."))
+
+
+def _is_pickle(head: bytes, size: int, path: Path | None) -> bool:
+    """A pickle from byte 0 with no PROTO opcode (protocols 0-1, or a stream that skips it).
+
+    It is one when a loader calls something, imports a name (binary content
+    only: text that reads as a GLOBAL line and then raises stays text; the
+    scanner still grades what it imports), or when the file is nothing but
+    complete pickles.
+    """
+    text = _is_text(head)
+    offset = 0
+    for _ in range(_STACKED_IN_HEAD):
+        probe = _probe_at(head, size, path, offset)
+        if probe is None:
+            return False
+        if probe.calls or (probe.imports and not text):
+            return True
+        if not probe.complete:
+            return False
+        offset += probe.result.end  # plain data so far: the file must end or go on as pickles
+        if offset >= size:
+            return True
+    return True
+
+
+def _probe_at(head: bytes, size: int, path: Path | None, offset: int) -> PickleProbe | None:
+    """Probe the stream at ``offset``: the first bytes, or the file when they are not enough."""
+    rest = head[offset:]
+    if rest and not starts_like_pickle(rest):
+        return None
+    if rest:
+        probe = probe_pickle(rest)
+        if probe.outcome is not Outcome.TRUNCATED or len(head) >= size or path is None:
+            return probe
+    elif path is None:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            source = Source.from_file(handle, start=offset, length=size - offset)
+            if not starts_like_pickle(source.peek_at(0, 1)):
+                return None
+            return probe_pickle(source)
+    except OSError:
+        return None
 
 
 def _is_safetensors(head: bytes, size: int) -> bool:
@@ -249,34 +414,28 @@ def _is_safetensors(head: bytes, size: int) -> bool:
 
 
 def _is_legacy_torch(head: bytes) -> bool:
-    # torch.save(_use_new_zipfile_serialization=False) starts with a pickled
-    # LONG1 of the magic number: 80 02 8a 0a <10 bytes little-endian>.
-    return (
-        len(head) >= 14
-        and head[2:4] == b"\x8a\x0a"
-        and (int.from_bytes(head[4:14], "little") == LEGACY_TORCH_MAGIC)
-    )
+    # torch.save(_use_new_zipfile_serialization=False) starts with a pickle of the magic
+    # number; torch.load compares the unpickled value, so any spelling of it counts.
+    if len(head) >= 14 and head[:4] == b"\x80\x02\x8a\x0a":
+        return int.from_bytes(head[4:14], "little") == LEGACY_TORCH_MAGIC
+    result = parse(head, ParseOptions(Limits(max_opcodes=64)))
+    value = result.value
+    return result.complete and type(value) is int and value == LEGACY_TORCH_MAGIC
+
+
+def _is_tflite(head: bytes, size: int) -> bool:
+    # A FlatBuffer starts with the offset of its root table; "TFL3" at offset 4 alone
+    # is four bytes any file (a pickle) can carry.
+    if len(head) < 8 or head[4:8] != b"TFL3":
+        return False
+    root = int.from_bytes(head[:4], "little")
+    return 8 <= root < size and root % 4 == 0
 
 
 def _is_zlib(head: bytes) -> bool:
     if len(head) < 2 or head[0] != 0x78:
         return False
     return (head[0] << 8 | head[1]) % 31 == 0 and head[1] in (0x01, 0x5E, 0x9C, 0xDA)
-
-
-def _looks_like_protocol0_pickle(head: bytes) -> bool:
-    # Protocol 0/1 pickles have no PROTO opcode; they start with an opcode
-    # such as MARK '(', GLOBAL 'c', EMPTY_DICT '}', EMPTY_LIST ']' and end in STOP '.'.
-    return (
-        head[:1] in (b"(", b"c", b"}", b"]", b")", b"I", b"S", b"V", b"N")
-        and (b"\n" in head[:256] or head[:1] in (b"}", b"]", b")"))
-        and head.rstrip().endswith(b".")
-        and not _is_text_prose(head)
-    )
-
-
-def _is_text_prose(head: bytes) -> bool:
-    return head.count(b" ") > len(head) // 8
 
 
 def _is_text(head: bytes) -> bool:

@@ -234,6 +234,7 @@ def _build(document: Mapping[str, Any], base: Path, label: Path) -> Policy:
             allow_pickle=section.get("allow_pickle", True),
             deny=tuple(section.get("deny", ())),
             allow=tuple(section.get("allow", ())),
+            allow_unknown=section.get("allow_unknown", True),
         )
     licenses = None
     if "licenses" in document:

@@ -57,6 +57,8 @@ class FormatPolicy:
     allow_pickle: bool = True
     deny: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()
+    #: False refuses files no reader identifies (binary content of unknown format).
+    allow_unknown: bool = True
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from supplychain.errors import InputError
-from supplychain.formats.sniff import Format, expected_formats, sniff_bytes
+from supplychain.formats.sniff import HEAD_SIZE, Format, expected_formats, sniff_bytes
 from supplychain.model.tree import ModelFile, ModelTree, walk_model
 from supplychain.picklevm import Limits, Source
 from supplychain.scanning.blob import Blob
@@ -87,14 +87,15 @@ class FileScan:
     def scan_blob(self, blob: Blob) -> None:
         """Identify ``blob`` by content and scan it with its container reader."""
         from supplychain.scanning.containers import handler_for
+        from supplychain.scanning.containers.polyglot import scan_pickle_from_start
 
         if blob.depth > self.options.max_depth:
             self.could_not_scan(blob, f"containers nest deeper than {self.options.max_depth}")
             return
-        head = blob.head(4096)
+        head = blob.head(HEAD_SIZE)
         kind = sniff_bytes(head, blob.size if blob.size is not None else len(head) + 1)
-        if kind is Format.UNKNOWN and blob.size and head[:4] == b"PK\x03\x04":
-            kind = Format.ZIP
+        # whatever the magic says, a loader may unpickle the file from byte 0
+        kind = scan_pickle_from_start(self, blob, kind, head)
         index = len(self.formats)
         self.formats.append(kind)
         handler_for(kind)(self, blob, kind, head)

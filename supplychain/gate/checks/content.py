@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from supplychain.formats.sniff import Format
 from supplychain.gate.evidence import Evidence
 from supplychain.gate.report import CheckResult, FailureClass, Status
 from supplychain.policy import FormatPolicy, RemoteCodePolicy, ScanPolicy
 from supplychain.severity import Severity
+
+if TYPE_CHECKING:
+    from supplychain.scanning.results import FileResult
 
 DOWNLOAD = "download"
 SAFETY = "safety"
@@ -86,18 +91,15 @@ def check_safety(policy: ScanPolicy, evidence: Evidence) -> CheckResult:
 
 
 def check_formats(policy: FormatPolicy, evidence: Evidence) -> CheckResult:
+    """Only the formats the policy allows, and nothing whose format the scan could not establish."""
     problems: list[tuple[str, str]] = []
     seen: dict[str, int] = {}
     for result in evidence.scan:
         fmt = result.format
         seen[fmt] = seen.get(fmt, 0) + 1
-        kind = _format(fmt)
-        if not policy.allow_pickle and (kind.is_pickle_based or result.pickles):
-            problems.append((result.resource, f"{fmt} file containing pickle data"))
-        elif fmt in policy.deny:
-            problems.append((result.resource, f"format {fmt} is denied by the policy"))
-        elif policy.allow and kind.is_weights and fmt not in policy.allow:
-            problems.append((result.resource, f"format {fmt} is not in the policy's allow list"))
+        problem = _format_problem(policy, result)
+        if problem is not None:
+            problems.append((result.resource, problem))
     mix = ", ".join(f"{n} {fmt}" for fmt, n in sorted(seen.items()))
     if problems:
         return CheckResult(
@@ -106,11 +108,35 @@ def check_formats(policy: FormatPolicy, evidence: Evidence) -> CheckResult:
             f"{len(problems)} file(s) in formats the policy does not allow",
             tuple(f"{name}: {why}" for name, why in problems),
             remedy="convert pickle checkpoints with `supplychain convert` and remove the "
-            "originals, or publish the model in an allowed format",
+            "originals, or publish the model in an allowed format; remove files no reader "
+            "identifies, or set formats.allow_unknown in the policy after reviewing them",
             failure=FailureClass.FORMAT,
             locations=tuple(problems),
         )
     return CheckResult(FORMATS, Status.PASS, "every file is in an allowed format", (mix,))
+
+
+def _format_problem(policy: FormatPolicy, result: FileResult) -> str | None:
+    """Why the policy refuses this file's format, or None. Unread means unproven, never allowed."""
+    from supplychain.scanning import Status as ScanStatus
+
+    fmt = result.format
+    kind = _format(fmt)
+    if not policy.allow_pickle and kind.is_pickle_based:
+        return f"{fmt} file (pickles run code on load)"
+    if not policy.allow_pickle and result.pickles:
+        return f"{fmt} file containing pickle data"
+    if not policy.allow_pickle and result.status is ScanStatus.COULD_NOT_SCAN:
+        return f"{fmt} file not read completely ({result.reason}): it may hold pickle data"
+    if fmt in policy.deny:
+        return f"format {fmt} is denied by the policy"
+    if not policy.allow_unknown and kind is Format.UNKNOWN:
+        return (
+            "no reader identifies this binary file (unknown format), and the policy refuses those"
+        )
+    if policy.allow and kind.is_weights and fmt not in policy.allow:
+        return f"format {fmt} is not in the policy's allow list"
+    return None
 
 
 def check_remote_code(policy: RemoteCodePolicy, evidence: Evidence) -> CheckResult:

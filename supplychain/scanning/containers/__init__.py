@@ -26,7 +26,7 @@ from supplychain.scanning.containers.files import (
     unsupported,
 )
 from supplychain.scanning.containers.onnx import scan_onnx
-from supplychain.scanning.containers.streams import probe_as_pickle, scan_raw_pickle
+from supplychain.scanning.containers.streams import scan_raw_pickle
 
 __all__ = ["Handler", "handler_for", "scan_zip"]
 
@@ -56,7 +56,7 @@ _HANDLERS: dict[Format, Handler] = {
     Format.TFLITE: nothing_to_run,
     Format.JSON: scan_json,
     Format.EMPTY: nothing_to_run,
-    Format.TEXT: probe_as_pickle,
+    Format.TEXT: nothing_to_run,
     Format.UNKNOWN: unknown,
 }
 

@@ -19,7 +19,7 @@ from supplychain.scanning.containers._base import (
     Handler,
 )
 from supplychain.scanning.containers.archives import scan_compressed
-from supplychain.scanning.containers.streams import probe_as_pickle, scan_pickle_stream
+from supplychain.scanning.containers.streams import scan_pickle_stream
 from supplychain.scanning.results import Finding, Severity
 from supplychain.scanning.scanner import FileScan
 
@@ -111,7 +111,6 @@ def nothing_to_run(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> Non
 
 
 def unknown(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
+    """No reader claims it (a pickle from byte 0 was ruled out before, see ``polyglot``)."""
     if joblib.zfile_payload_offset(head) is not None:
         scan_compressed(scan, blob, Format.UNKNOWN, head)
-        return
-    probe_as_pickle(scan, blob, kind, head)

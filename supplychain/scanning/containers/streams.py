@@ -1,21 +1,18 @@
-"""Pickle streams: raw and stacked pickles, pickles hidden in strings, probing unknown files."""
+"""Pickle streams: raw and stacked pickles, pickles hidden in strings."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from supplychain.formats import joblib
-from supplychain.formats.sniff import Format
+from supplychain.formats.sniff import Format, starts_like_pickle
 from supplychain.picklevm import (
     NO_FRAMES,
-    Global,
     LargeBytes,
-    Limits,
     Outcome,
     ParseOptions,
     PickleResult,
     Source,
-    looks_like_pickle,
     parse,
     parse_all_readings,
 )
@@ -152,7 +149,7 @@ def scan_raw_pickle(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> No
         rest = at(offset).read(16)
         if not rest:
             return
-        if not (looks_like_pickle(rest) or rest[:1] in (b"(", b"}", b"]", b")", b"c", b"K")):
+        if not starts_like_pickle(rest):  # any opcode starts a pickle (PROTO is optional)
             scan.add(
                 Finding(
                     RULE_TRAILING,
@@ -164,35 +161,3 @@ def scan_raw_pickle(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> No
             )
             return
     scan.could_not_scan(blob, f"more than {MAX_STACKED} stacked pickles")
-
-
-def probe_as_pickle(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
-    """Unknown or text content: only worth a finding if ``pickle.load`` would call something."""
-    if not head or head[0] not in _OPCODE_STARTS:
-        return
-    limits = Limits(max_opcodes=1_000_000)
-    result = parse(blob.source(), ParseOptions(limits))
-    if not result.calls and not any(
-        scan.policy.grade(g).severity is Severity.CRITICAL
-        for g in result.globals
-        if _valid_global(g)
-    ):
-        return
-    scan.pickles += 1
-    analysis = analyse(result, scan.policy, blob.location, probe=True)
-    scan.add(
-        Finding(
-            "file.loads-as-pickle",
-            Severity.HIGH,
-            f"the {kind.value} content is also a pickle that pickle.load would run",
-            blob.location,
-        )
-    )
-    scan.extend(analysis.findings)
-
-
-_OPCODE_STARTS = frozenset(b"(cijKIJLMNSTUVX}])\x80FGP")
-
-
-def _valid_global(node: Global) -> bool:
-    return node.qualified is None or _identifier_path(node.qualified)
