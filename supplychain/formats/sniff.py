@@ -313,18 +313,23 @@ def probe_pickle(source: Source | bytes, limits: Limits | None = None) -> Pickle
         ),
         default=None,
     )
+    # Where the machine stopped but a real loader may go on, what follows counts too.
+    tail = result.tail if result.error is not None and not result.error.certain else ()
     if cut is None:
         return PickleProbe(
             result,
             result.outcome,
-            bool(result.calls),
-            any(_importable(g) for g in result.globals),
+            bool(result.calls) or any(op.target is None for op in tail),
+            any(_importable(g) for g in result.globals)
+            or any(op.target is not None and _importable(op.target) for op in tail),
         )
     return PickleProbe(
         result,
         Outcome.ERROR,
-        any(c.offset < cut for c in result.calls),
-        any(_importable(g) and g.offset < cut for g in result.globals),
+        any(c.offset < cut for c in result.calls)
+        or any(op.target is None and op.offset < cut for op in tail),
+        any(_importable(g) and g.offset < cut for g in result.globals)
+        or any(op.target is not None and _importable(op.target) and op.offset < cut for op in tail),
     )
 
 

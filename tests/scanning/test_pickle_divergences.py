@@ -144,3 +144,17 @@ def test_a_point_the_machine_cannot_follow_with_nothing_after_it_is_medium(tmp_p
     result = scan_file(path)
     assert result.max_severity is Severity.MEDIUM
     assert [f.rule for f in result.findings] == ["pickle.cannot-follow"]
+
+
+def test_a_pickle_without_proto_whose_payload_follows_an_uncertain_stop_is_sniffed(
+    tmp_path: Path,
+) -> None:
+    # No PROTO, so only the byte-0 probe makes this a pickle; the machine stops at the
+    # out-of-range SETITEM (earlier code could have grown the list), a loader may go on.
+    data = b"]K\x05K\x02s0cposix\nsystem\n(S'true'\ntR."
+    path = tmp_path / "weights.bin"
+    path.write_bytes(data)
+    result = scan_file(path)
+    assert result.format == "pickle"
+    assert result.max_severity.rank >= Severity.HIGH.rank
+    assert any(f.symbol == "posix.system" for f in result.findings)
