@@ -44,7 +44,7 @@ class ScanOptions:
     """Bounds that keep a scan's time and memory finite on hostile input."""
 
     limits: Limits = field(default_factory=Limits)
-    #: Cap on the bytes any one compressed stream may expand to.
+    #: Cap on the bytes all compressed streams and members of one scanned file expand to.
     max_decompressed: int = 4 << 30
     #: Largest forward-only stream copied to memory for a reader that needs to seek (zip in gzip).
     max_spool: int = 512 << 20
