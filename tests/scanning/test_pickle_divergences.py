@@ -158,3 +158,14 @@ def test_a_pickle_without_proto_whose_payload_follows_an_uncertain_stop_is_sniff
     assert result.format == "pickle"
     assert result.max_severity.rank >= Severity.HIGH.rank
     assert any(f.symbol == "posix.system" for f in result.findings)
+
+
+def test_an_embedded_pickle_whose_payload_follows_an_uncertain_stop_is_reported(
+    tmp_path: Path,
+) -> None:
+    inner = b"\x80\x02]K\x05K\x02s0cposix\nsystem\n(S'true'\ntR."
+    path = tmp_path / "model.pkl"
+    path.write_bytes(b"\x80\x03C" + bytes([len(inner)]) + inner + b".")
+    result = scan_file(path)
+    embedded = [f for f in result.findings if f.rule == "pickle.embedded-pickle"]
+    assert embedded and embedded[0].severity.rank >= Severity.HIGH.rank, result.findings

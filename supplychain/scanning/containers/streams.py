@@ -110,7 +110,8 @@ def _scan_embedded(
         )
     else:
         return
-    if not result.globals and not result.calls:
+    uncertain_tail = result.error is not None and not result.error.certain and result.tail
+    if not result.globals and not result.calls and not uncertain_tail:
         return
     analysis = analyse(result, scan.policy, where, probe=result.outcome is not Outcome.COMPLETE)
     if analysis.findings:
