@@ -203,7 +203,7 @@ Examples:
   supplychain bom show bom.cdx.json --json | jq .completeness
 
 Exit codes: 0 shown (valid BOM), 1 shown but the BOM fails strict CycloneDX
-validation, 2 not a readable CycloneDX JSON file.""",
+validation, 2 not a readable CycloneDX JSON file, or too large to validate.""",
 )
 @click.argument("bom_file", metavar="BOM", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -250,7 +250,7 @@ Examples:
   supplychain bom diff v1.cdx.json v2.cdx.json --json
 
 Exit codes: 0 no differences, 1 the BOMs differ, 2 a file is not a readable
-CycloneDX JSON BOM.""",
+CycloneDX JSON BOM, or is too large to validate.""",
 )
 @click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
