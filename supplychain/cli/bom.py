@@ -232,9 +232,11 @@ def show_command(bom_file: Path, html_output: Path | None, as_json: bool) -> int
     else:
         click.echo(render_text(summary), nl=False)
     if not summary.valid:
+        from supplychain.output.names import escape_text, quote_name
+
+        problem = f"{summary.bom.spec_version}: {summary.schema_problems[0]}"
         click.secho(
-            f"warning: {bom_file} is not valid CycloneDX {summary.bom.spec_version}: "
-            f"{summary.schema_problems[0]}",
+            f"warning: {quote_name(bom_file)} is not valid CycloneDX {escape_text(problem)}",
             err=True,
             fg="yellow",
         )
