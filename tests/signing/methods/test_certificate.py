@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,17 +16,25 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
-from supplychain.signing import CertificateSigner, CertificateVerifier
-from supplychain.signing.bundle import CertificateChainMaterial, encode_bundle, parse_bundle
+from supplychain.signing import CertificateSigner, CertificateVerifier, sign
+from supplychain.signing.bundle import (
+    CERTIFICATE,
+    CertificateChainMaterial,
+    encode_bundle,
+    parse_bundle,
+)
 from supplychain.signing.errors import (
     KeyMaterialError,
     SignatureFormatError,
     SignatureVerificationError,
 )
+from supplychain.signing.methods.certificate import describe_certificate
+from supplychain.signing.methods.interface import SignedBundle, Signer
 from supplychain.signing.methods.key import signed_envelope
+from tests.conftest import RunCli
 
 PAYLOAD = b'{"_type":"https://in-toto.io/Statement/v1"}'
 NOW = datetime.datetime.now(datetime.timezone.utc)
@@ -279,3 +288,46 @@ def _reissue(template: Any, subject_key: Any, issuer_key: Any) -> Any:
         x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False
     )
     return builder.sign(issuer_key, hashes.SHA256())
+
+
+class _UncheckedSigner(Signer):
+    """Signs like model-signing 1.1.1 would, without refusing CA certificates."""
+
+    method = CERTIFICATE
+
+    def __init__(self, key: Any, *certificates: Any) -> None:
+        self._key, self._certificates = key, certificates
+
+    def sign(self, statement: bytes) -> SignedBundle:
+        chain = tuple(c.public_bytes(Encoding.DER) for c in self._certificates)
+        bundle = encode_bundle(
+            CertificateChainMaterial(chain), signed_envelope(self._key, statement)
+        )
+        return SignedBundle(bundle, describe_certificate(self._certificates[0]))
+
+
+def test_cli_refuses_ca_certificates_with_documented_exit_codes(
+    run_cli: RunCli, pki: Any, tmp_path: Path
+) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "weights.bin").write_bytes(b"w" * 64)
+    leaf = ca_signer(pki, "issuing-ca", issue=True)
+    key_path, cert_path = tmp_path / "ca.key", tmp_path / "ca.pem"
+    key_path.write_bytes(leaf.key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    cert_path.write_bytes(leaf.certificate.public_bytes(Encoding.PEM))
+    signature = tmp_path / "model.sig"
+    args = ("--key", key_path, "--certificate", cert_path, "--chain", pki.intermediate.cert_path)
+    refused = run_cli("sign", model, *args, "-s", signature)
+    assert refused.exit_code == 2, refused  # an input error: nothing is written
+    assert "CA certificate" in refused.stderr and not signature.exists()
+
+    sign(
+        model,
+        _UncheckedSigner(leaf.key, leaf.certificate, pki.intermediate.certificate),
+        signature=signature,
+        progress=False,
+    )
+    result = run_cli("verify", model, "-s", signature, "--certificate-chain", pki.root.cert_path)
+    assert result.exit_code == 1, result  # verification failed
+    assert "certificate authority, not a signer" in result.stderr + result.stdout
