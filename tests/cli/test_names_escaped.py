@@ -122,3 +122,20 @@ def test_error_messages_quote_the_path(run_cli: RunCli, tmp_path: Path) -> None:
     assert terminal_safe(result.stderr)
     assert not any(line.startswith("verified:") for line in result.stderr.splitlines())
     assert f'"{model}/link\\n{FORGED}": is a symbolic link' in result.stderr
+
+
+def test_bom_on_stdout_escapes_c1_controls(run_cli: RunCli, tmp_path: Path) -> None:
+    """json.dumps(ensure_ascii=False) leaves U+009B (a one-byte CSI) raw; our JSON does not."""
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "csi\x9b31m.json").write_text("{}")
+    result = run_cli("-q", "bom", model, "--no-scan")
+    assert result.exit_code == 0, result
+    assert "\x9b" not in result.stdout and "csi\\u009b31m.json" in result.stdout
+    assert any(c["name"] == "csi\x9b31m.json" for c in _files(json.loads(result.stdout)))
+
+
+def _files(document: dict[str, object]) -> list[dict[str, str]]:
+    metadata = document["metadata"]
+    assert isinstance(metadata, dict)
+    return list(metadata["component"]["components"])
