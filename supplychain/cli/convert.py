@@ -189,9 +189,9 @@ def _render_file(conversion: FileConversion, human_bytes: object) -> None:
     selected = f" from {'.'.join(conversion.selected)}" if conversion.selected else ""
     _echo(f"  {len(conversion.tensors)} tensors{selected}, {conversion.parameters:,} parameters")
     for name, kept in conversion.aliases.items():
-        _echo(f"  tied: {name} -> {kept} (recorded in __metadata__)")
+        _echo(f"  tied: {quote_name(name)} -> {quote_name(kept)} (recorded in __metadata__)")
     for skipped in conversion.skipped[:20]:
-        _echo(f"  left out: {skipped.path}: {skipped.what} ({skipped.reason})")
+        _echo(f"  left out: {quote_name(skipped.path)}: {skipped.what} ({skipped.reason})")
     if len(conversion.skipped) > 20:
         _echo(f"  left out: ... and {len(conversion.skipped) - 20} more (see --json)")
     if conversion.unreferenced_bytes or conversion.unexported_bytes or conversion.orphans:
@@ -201,7 +201,7 @@ def _render_file(conversion: FileConversion, human_bytes: object) -> None:
             f"storages{approx}, {conversion.unexported_bytes} in unused storages"
         )
     for orphan in conversion.orphans:
-        _echo(f"  unreferenced: {orphan}")
+        _echo(f"  unreferenced: {quote_name(orphan)}")
     for finding in (*conversion.waived, *conversion.notes):
         _echo(f"  scan {finding.severity.value}: {finding.message}")
     check = conversion.self_check

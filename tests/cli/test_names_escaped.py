@@ -139,3 +139,18 @@ def _files(document: dict[str, object]) -> list[dict[str, str]]:
     metadata = document["metadata"]
     assert isinstance(metadata, dict)
     return list(metadata["component"]["components"])
+
+
+def test_convert_quotes_file_and_tensor_names(run_cli: RunCli, tmp_path: Path) -> None:
+    """Checkpoint file names and the keys inside it are the checkpoint author's choice."""
+    from tests.conversion.pickles import OD, dumps, floats, tensor, torch_zip
+
+    name = f"x\n{FORGED}.bin"
+    items = ((f"w\n{FORGED}", tensor("0", 4, (2, 2), (2, 1))), ("step\x1b[2J", 7))
+    torch_zip(tmp_path / name, dumps(OD(items)), {"0": floats(1, 2, 3, 4)})
+    result = run_cli("convert", tmp_path / name, "-o", tmp_path / "out.safetensors")
+    assert result.exit_code == 0, result
+    assert terminal_safe(result.stdout) and terminal_safe(result.stderr)
+    assert not any(line.startswith("verified: model") for line in result.stdout.splitlines())
+    assert f'"x\\n{FORGED}.bin" (pytorch-zip) -> out.safetensors' in result.stdout
+    assert 'left out: "step\\033[2J": int' in result.stdout
