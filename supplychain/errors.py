@@ -42,13 +42,19 @@ class SupplychainError(Exception):
         super().__init__(self._one_line())
 
     def _one_line(self) -> str:
-        return f"{self.path}: {self.problem}" if self.path is not None else self.problem
+        from supplychain.output.names import escape_text, quote_name
+
+        # Paths and problems may name files an attacker chose: quoted, escaped, one line.
+        problem = escape_text(self.problem)
+        return f"{quote_name(self.path)}: {problem}" if self.path is not None else problem
 
     def diagnostics(self) -> str:
         """A human explanation: location, problem and, when known, the fix."""
+        from supplychain.output.names import escape_text
+
         text = self._one_line()
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {escape_text(self.hint)}"
         return text
 
 

@@ -51,7 +51,7 @@ def read_bom(path: str | os.PathLike[str]) -> tuple[BomView, tuple[str, ...]]:
     document = load_document(path)
     version = str(document["specVersion"])
     if can_validate(version):
-        problems = tuple(schema_problems(document, version))
+        problems = tuple(schema_problems(document, version, path=path))
     else:
         problems = (f"CycloneDX {version} has no JSON schema to validate against",)
     return view(document), problems

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from supplychain.bom.read import BomView, LicenseView
+from supplychain.output.names import escape_text, quote_name
 
 T = TypeVar("T")
 
@@ -44,11 +45,15 @@ class Change:
         }
 
     def describe(self) -> str:
+        """One line for people; every value comes from a BOM, so it is escaped."""
+        subject = quote_name(self.subject) if self.section == "file" else self.subject
         if self.kind == "added":
-            return f"+ {self.subject}" + (f"  {self.new}" if self.new else "")
-        if self.kind == "removed":
-            return f"- {self.subject}" + (f"  {self.old}" if self.old else "")
-        return f"~ {self.subject}: {self.old} -> {self.new}"
+            line = f"+ {subject}" + (f"  {self.new}" if self.new else "")
+        elif self.kind == "removed":
+            line = f"- {subject}" + (f"  {self.old}" if self.old else "")
+        else:
+            line = f"~ {subject}: {self.old} -> {self.new}"
+        return escape_text(line)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from supplychain.bom.read import BomView
 from supplychain.output import human_bytes
+from supplychain.output.names import escape_text, quote_name
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info", "none", "unknown")
 _SERIOUS = ("critical", "high")
@@ -316,7 +317,7 @@ def render_text(summary: Summary, *, max_rows: int = 40) -> str:
         add(
             f"  {f.role or '-':<13} {f.format or '-':<14} {human_bytes(f.size or 0):>10}  "
             f"{digest}  "
-            f"{f.name}{'  ' + ' '.join(flags) if flags else ''}"
+            f"{quote_name(f.name)}{'  ' + ' '.join(flags) if flags else ''}"
         )
     if len(bom.files) > max_rows:
         add(f"  ... and {len(bom.files) - max_rows} more")
@@ -349,7 +350,7 @@ def render_text(summary: Summary, *, max_rows: int = 40) -> str:
         )
     converted = [f for f in bom.files if f.converted_from]
     for f in converted:
-        add(f"  converted: {f.name} <- {f.converted_from}")
+        add(f"  converted: {quote_name(f.name)} <- {quote_name(f.converted_from or '')}")
 
     add("")
     add("Datasets" if bom.datasets else "Datasets: none declared")
@@ -383,7 +384,8 @@ def render_text(summary: Summary, *, max_rows: int = 40) -> str:
         for check in axis.checks:
             mark = "[-]" if check.ok is None else ("[x]" if check.ok else "[ ]")
             add(f"    {mark} {check.label}{': ' + check.detail if check.detail else ''}")
-    return "\n".join(out) + "\n"
+    # Every value above comes from the BOM, which anyone may have written.
+    return "\n".join(escape_text(line) for line in out) + "\n"
 
 
 def _count(n: int, singular: str, plural: str | None = None) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import uuid
 from typing import Any
@@ -14,6 +13,7 @@ from supplychain.bom.cyclonedx import CycloneDxWriter
 from supplychain.bom.model import AiBom
 from supplychain.bom.validate import SPEC_VERSIONS, check_document
 from supplychain.errors import InputError
+from supplychain.output import json_text
 
 DEFAULT_SPEC_VERSION = "1.6"
 #: Namespace of reproducible serial numbers (uuid5 over the document's content).
@@ -86,4 +86,5 @@ def _now() -> str:
 
 
 def _dumps(document: Any) -> bytes:
-    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    # json_text also escapes the C1 controls a file name may hold: `bom` prints to stdout.
+    return (json_text(document) + "\n").encode("utf-8")

@@ -203,7 +203,7 @@ Examples:
   supplychain bom show bom.cdx.json --json | jq .completeness
 
 Exit codes: 0 shown (valid BOM), 1 shown but the BOM fails strict CycloneDX
-validation, 2 not a readable CycloneDX JSON file.""",
+validation, 2 not a readable CycloneDX JSON file, or too large to validate.""",
 )
 @click.argument("bom_file", metavar="BOM", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -232,9 +232,11 @@ def show_command(bom_file: Path, html_output: Path | None, as_json: bool) -> int
     else:
         click.echo(render_text(summary), nl=False)
     if not summary.valid:
+        from supplychain.output.names import escape_text, quote_name
+
+        problem = f"{summary.bom.spec_version}: {summary.schema_problems[0]}"
         click.secho(
-            f"warning: {bom_file} is not valid CycloneDX {summary.bom.spec_version}: "
-            f"{summary.schema_problems[0]}",
+            f"warning: {quote_name(bom_file)} is not valid CycloneDX {escape_text(problem)}",
             err=True,
             fg="yellow",
         )
@@ -250,7 +252,7 @@ Examples:
   supplychain bom diff v1.cdx.json v2.cdx.json --json
 
 Exit codes: 0 no differences, 1 the BOMs differ, 2 a file is not a readable
-CycloneDX JSON BOM.""",
+CycloneDX JSON BOM, or is too large to validate.""",
 )
 @click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("new", type=click.Path(dir_okay=False, path_type=Path))

@@ -173,60 +173,69 @@ def convert_command(
 
 
 def dump_json(document: object) -> None:
-    import json
+    from supplychain.output import json_text
 
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    click.echo(json_text(document))
 
 
 def _render(report: ConversionReport) -> None:
     from supplychain.output import human_bytes
+    from supplychain.output.names import quote_name
 
     for conversion in report.files:
         _render_file(conversion, human_bytes)
     for index in report.indexes:
-        click.echo(
-            f"{index.source_name} -> {index.output_name}: {index.tensors} tensors in "
+        _echo(
+            f"{quote_name(index.source_name)} -> {quote_name(index.output_name)}: "
+            f"{index.tensors} tensors in "
             f"{len(index.shards)} shards, total_size {index.total_size}"
         )
     for skipped in report.skipped_files:
-        click.echo(f"skipped {skipped.name}: {skipped.reason}")
+        _echo(f"skipped {quote_name(skipped.name)}: {skipped.reason}")
     info(f"converted {len(report.files)} file(s) in {report.seconds:.2f} s")
 
 
 def _render_file(conversion: FileConversion, human_bytes: object) -> None:
+    from supplychain.output.names import quote_name
+
     size = human_bytes(conversion.output_size)  # type: ignore[operator]
-    click.echo(
-        f"{conversion.source_name} ({conversion.source_format}) -> "
-        f"{conversion.output_name} ({size})"
+    _echo(
+        f"{quote_name(conversion.source_name)} ({conversion.source_format}) -> "
+        f"{quote_name(conversion.output_name)} ({size})"
     )
     selected = f" from {'.'.join(conversion.selected)}" if conversion.selected else ""
-    click.echo(
-        f"  {len(conversion.tensors)} tensors{selected}, {conversion.parameters:,} parameters"
-    )
+    _echo(f"  {len(conversion.tensors)} tensors{selected}, {conversion.parameters:,} parameters")
     for name, kept in conversion.aliases.items():
-        click.echo(f"  tied: {name} -> {kept} (recorded in __metadata__)")
+        _echo(f"  tied: {quote_name(name)} -> {quote_name(kept)} (recorded in __metadata__)")
     for skipped in conversion.skipped[:20]:
-        click.echo(f"  left out: {skipped.path}: {skipped.what} ({skipped.reason})")
+        _echo(f"  left out: {quote_name(skipped.path)}: {skipped.what} ({skipped.reason})")
     if len(conversion.skipped) > 20:
-        click.echo(f"  left out: ... and {len(conversion.skipped) - 20} more (see --json)")
+        _echo(f"  left out: ... and {len(conversion.skipped) - 20} more (see --json)")
     if conversion.unreferenced_bytes or conversion.unexported_bytes or conversion.orphans:
         approx = " (estimated)" if conversion.usage_approximate else ""
-        click.echo(
+        _echo(
             f"  storage bytes not written: {conversion.unreferenced_bytes} inside used "
             f"storages{approx}, {conversion.unexported_bytes} in unused storages"
         )
     for orphan in conversion.orphans:
-        click.echo(f"  unreferenced: {orphan}")
+        _echo(f"  unreferenced: {quote_name(orphan)}")
     for finding in (*conversion.waived, *conversion.notes):
-        click.echo(f"  scan {finding.severity.value}: {finding.message}")
+        _echo(f"  scan {finding.severity.value}: {finding.message}")
     check = conversion.self_check
-    click.echo(
+    _echo(
         f"  verified: {check.tensors} tensors read back with safetensors "
         f"{check.library_version} match the source bytes"
     )
     if conversion.torch_check is not None:
         torch_check = conversion.torch_check
         detail = f" ({torch_check.detail})" if torch_check.detail else ""
-        click.echo(f"  torch cross-check: {torch_check.status}{detail}")
-    click.echo(f"  sha256 {conversion.source_sha256}  {conversion.source_name}")
-    click.echo(f"  sha256 {conversion.output_sha256}  {conversion.output_name}")
+        _echo(f"  torch cross-check: {torch_check.status}{detail}")
+    _echo(f"  sha256 {conversion.source_sha256}  {quote_name(conversion.source_name)}")
+    _echo(f"  sha256 {conversion.output_sha256}  {quote_name(conversion.output_name)}")
+
+
+def _echo(line: str) -> None:
+    from supplychain.output.names import escape_text
+
+    # Tensor paths, keys and file names come from the checkpoint: never print them raw.
+    click.echo(escape_text(line))

@@ -50,8 +50,10 @@ def hash_command(model: str, as_json: bool, **options: object) -> None:
         }
         dump_json(document)
         return
+    from supplychain.output.names import quote_name
+
     for resource in manifest.resources:
-        click.echo(f"{resource.algorithm}:{resource.hex}  {resource.name}")
+        click.echo(f"{resource.algorithm}:{resource.hex}  {quote_name(resource.name)}")
     click.echo(f"root  sha256:{manifest.root_digest_hex}")
     cached = f", {result.cache_hits} from cache" if result.cache_hits else ""
     info(

@@ -77,8 +77,6 @@ def scan_command(
     content (never its extension) and every pickle a loader would run is
     read opcode by opcode against an allowlist of safe globals.
     """
-    import json
-
     from supplychain.scanning import scan
     from supplychain.scanning.report import render_text, to_sarif
 
@@ -91,10 +89,12 @@ def scan_command(
         ignore=ignore,
         allow_symlinks=allow_symlinks,
     )
+    from supplychain.output import json_text
+
     if as_json:
-        text = json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+        text = json_text(report.to_json()) + "\n"
     elif as_sarif:
-        text = json.dumps(to_sarif(report), indent=2, ensure_ascii=False) + "\n"
+        text = json_text(to_sarif(report)) + "\n"
     else:
         text = "\n".join(render_text(report)) + "\n"
     if output:

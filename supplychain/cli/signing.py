@@ -190,8 +190,10 @@ def sign_command(model: str, signature: Path | None, as_json: bool, **options: A
         dump_json(result.to_json())
         return
     serialization = result.manifest.serialization
-    click.echo(f"signed {result.model} -> {result.signature}")
-    click.echo(f"  signer: {result.signer.summary}")
+    from supplychain.output.names import escape_text, quote_name
+
+    click.echo(f"signed {quote_name(result.model)} -> {quote_name(result.signature)}")
+    click.echo(f"  signer: {escape_text(result.signer.summary)}")
     click.echo(
         f"  {len(result.manifest.resources)} resources, {human_bytes(result.bytes_total)}, "
         f"root digest sha256:{result.manifest.root_digest_hex}"
@@ -362,23 +364,27 @@ def verify_command(model: str, signature: Path | None, as_json: bool, **options:
             return ExitCode.FAILED
         if report is None:
             raise
-        click.echo(f"FAILED: {model} does not match {signature}")
+        from supplychain.output.names import escape_text, quote_name
+
+        click.echo(f"FAILED: {quote_name(model)} does not match {quote_name(signature)}")
         for line in report.problems(limit=None):
-            click.echo(f"  {line}")
+            click.echo(f"  {escape_text(line)}")
         if isinstance(exc, IntegrityError) and exc.signer:
-            click.echo(f"  (the signature itself is authentic: {exc.signer.summary})")
+            click.echo(f"  (the signature itself is authentic: {escape_text(exc.signer.summary)})")
         return ExitCode.FAILED
     if as_json:
         dump_json(result.to_json())
         return ExitCode.OK
-    click.echo(f"verified: {model} matches {signature}")
-    click.echo(f"  signer: {result.signer.summary}")
+    from supplychain.output.names import escape_text, quote_name
+
+    click.echo(f"verified: {quote_name(model)} matches {quote_name(signature)}")
+    click.echo(f"  signer: {escape_text(result.signer.summary)}")
     click.echo(
         f"  {result.integrity.files_checked} files checked, "
         f"root digest sha256:{result.manifest.root_digest_hex}"
     )
     for warning in result.warnings:
-        click.secho(f"warning: {warning}", err=True, fg="yellow")
+        click.secho(f"warning: {escape_text(warning)}", err=True, fg="yellow")
     info(f"done in {result.seconds:.2f} s")
     return ExitCode.OK
 

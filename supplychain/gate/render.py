@@ -8,6 +8,7 @@ from typing import Any
 from supplychain._version import __version__
 from supplychain.gate.report import CheckResult, FailureClass, GateReport, Status
 from supplychain.output import sarif
+from supplychain.output.names import escape_text, quote_name
 
 _MARK = {
     Status.PASS: "PASS",
@@ -26,26 +27,29 @@ EVIDENCE_LINES = 8
 
 
 def text_lines(report: GateReport, *, style: Any = None) -> list[str]:
-    """One block per check; ``style(text, colour)`` may colour the status (e.g. click.style)."""
+    """One block per check; ``style(text, colour)`` may colour the status (e.g. click.style).
+
+    Summaries and evidence quote file names taken from the model, the
+    signature and the BOM, so every line is escaped before it is printed.
+    """
     paint = style or (lambda text, colour: text)
     facts = report.facts
     head = f"policy {report.policy} · {report.input_kind} · {facts.get('files', '?')} files"
     if facts.get("root_digest"):
         head += f" · root {facts['root_digest']}"
-    lines = [f"{report.model}: {head}"]
+    lines = [f"{quote_name(report.model)}: {escape_text(head)}"]
     for check in report.checks:
         mark = _MARK[check.status]
-        lines.append(
-            f"  {paint(f'{mark:<8}', _COLOUR.get(check.status))} {check.check:<12} {check.summary}"
-        )
+        status = paint(f"{mark:<8}", _COLOUR.get(check.status))
+        lines.append(f"  {status} {check.check:<12} {escape_text(check.summary)}")
         shown = check.evidence[:EVIDENCE_LINES]
-        lines += [f"  {'':<8} {'':<12} {line}" for line in shown]
+        lines += [f"  {'':<8} {'':<12} {escape_text(line)}" for line in shown]
         if len(check.evidence) > EVIDENCE_LINES:
             lines.append(
                 f"  {'':<8} {'':<12} … and {len(check.evidence) - EVIDENCE_LINES} more (--json)"
             )
         if check.failed and check.remedy:
-            lines.append(f"  {'':<8} {'':<12} to fix: {check.remedy}")
+            lines.append(f"  {'':<8} {'':<12} to fix: {escape_text(check.remedy)}")
     if report.passed:
         lines.append(
             paint("verdict: ALLOWED", "green")
@@ -111,4 +115,4 @@ def _uri(report: GateReport, name: str) -> str:
 
 
 def describe(check: CheckResult) -> str:
-    return f"{check.check}: {check.status.value}: {check.summary}"
+    return f"{check.check}: {check.status.value}: {escape_text(check.summary)}"

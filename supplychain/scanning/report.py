@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supplychain._version import __version__
+from supplychain.output.names import escape_text, quote_name
 from supplychain.output.sarif import SarifResult, SarifRule, document
 from supplychain.scanning.results import FileResult, ScanReport, Severity, Status
 
@@ -172,24 +173,23 @@ def file_verdict(result: FileResult) -> str:
 
 def render_text(report: ScanReport, *, width: int = 100) -> list[str]:
     """Lines of the terminal table: one row per file, its findings indented below."""
-    names = [r.name for r in report.files] or ["FILE"]
+    # Names, members and messages come from the files scanned: quoted or escaped.
+    names = [quote_name(r.name) for r in report.files]
     name_width = min(max(len(n) for n in [*names, "FILE"]), 48)
     lines = [f"{'FILE':<{name_width}}  {'FORMAT':<14}  RESULT"]
-    for result in report.files:
-        name = (
-            result.name if len(result.name) <= name_width else "…" + result.name[-name_width + 1 :]
-        )
+    for result, shown in zip(report.files, names, strict=True):
+        name = shown if len(shown) <= name_width else "…" + shown[-name_width + 1 :]
         lines.append(f"{name:<{name_width}}  {result.format:<14}  {file_verdict(result)}")
         for finding in result.findings:
-            where = finding.location or ""
+            where = quote_name(finding.location) if finding.location else ""
             if finding.offset is not None:
                 where += f"@{finding.offset}"
             prefix = f"    {_LABEL[finding.severity]:<8}  {finding.rule}"
             if where:
                 prefix += f"  {where}"
-            lines.append(f"{prefix}\n        {finding.message}")
+            lines.append(f"{prefix}\n        {escape_text(finding.message)}")
         if result.status is Status.COULD_NOT_SCAN:
-            lines.append(f"    could not scan: {result.reason}")
+            lines.append(f"    could not scan: {escape_text(result.reason or '')}")
     counts = {s: 0 for s in Severity}
     for result in report.files:
         for finding in result.findings:

@@ -33,6 +33,7 @@ from supplychain.model.tree import (
     component_key,
     walk_model,
 )
+from supplychain.output.names import quote_name
 
 #: How many names a one-line summary lists before saying "and N more".
 SUMMARY_NAMES = 10
@@ -83,9 +84,11 @@ class IntegrityReport:
 
 
 def _listing(names: tuple[str, ...], limit: int | None) -> str:
+    # Names come from the model and the signature: quoted, they cannot forge lines.
+    shown = [quote_name(name) for name in (names if limit is None else names[:limit])]
     if limit is None or len(names) <= limit:
-        return ", ".join(names)
-    return f"{', '.join(names[:limit])} and {len(names) - limit} more"
+        return ", ".join(shown)
+    return f"{', '.join(shown)} and {len(names) - limit} more"
 
 
 def check_integrity(

@@ -12,8 +12,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema._utils import uniq  # the pairwise reference implementation
 
-from supplychain.bom.validate import _canonical, reference_problems, schema_problems
+from supplychain.bom import read_bom
+from supplychain.bom.validate import (
+    MAX_TEXT,
+    MAX_VALUES,
+    BomTooLargeError,
+    _canonical,
+    check_document,
+    reference_problems,
+    schema_problems,
+)
 from tests.bom.repos import bom_document, hf_repo, library_strict_errors
+from tests.conftest import RunCli
 
 json_values = st.recursive(
     st.none()
@@ -122,3 +132,77 @@ def test_large_boms_validate_in_linear_time(tmp_path: Path, document: dict[str, 
     # this bound only guards against reintroducing it, not a speed goal.
     assert time.perf_counter() - started < 30
     assert json.dumps(big)
+
+
+def _five_megabyte_bom(document: dict[str, Any]) -> dict[str, Any]:
+    """Our BOM with 10,000 more file components (each with a download URL): about 5 MB."""
+    big = copy.deepcopy(document)
+    files = big["metadata"]["component"]["components"]
+    files += [
+        {
+            **files[0],
+            "bom-ref": f"file:dir{i // 100}/shard-{i}.bin",
+            "name": f"dir{i // 100}/shard-{i}.bin",
+            "externalReferences": [
+                {
+                    "type": "distribution",
+                    "url": f"https://huggingface.co/acme/m/resolve/0123abcd/shard-{i}.bin",
+                }
+            ],
+        }
+        for i in range(10_000)
+    ]
+    return big
+
+
+def test_a_five_megabyte_bom_validates_within_seconds(
+    tmp_path: Path, document: dict[str, Any]
+) -> None:
+    """The review's 5 MB BOM took 36-56 s (bom show, bom diff, check); now bounded."""
+    import time
+
+    big = _five_megabyte_bom(document)
+    path = tmp_path / "big.cdx.json"
+    path.write_text(json.dumps(big))
+    assert path.stat().st_size > 4_500_000
+    # CPU time, not wall time: the test machine may be shared, the work is one thread.
+    started = time.process_time()
+    view, problems = read_bom(path)
+    assert problems == ()
+    assert len(view.files) > 10_000
+    assert time.process_time() - started < 10  # generous: ~3 s on a busy CI core
+
+
+def test_a_bom_over_the_value_cap_is_refused_clearly(run_cli: RunCli, tmp_path: Path) -> None:
+    """Hundreds of thousands of tiny values cost seconds each 100,000: refused before validating."""
+    document = {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "version": 1,
+        "metadata": {"properties": [{"name": "p", "value": "v"}] * (MAX_VALUES // 3 + 1)},
+    }
+    path = tmp_path / "huge.cdx.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(BomTooLargeError, match="too large to validate") as caught:
+        read_bom(path)
+    assert caught.value.path == path
+    result = run_cli("bom", "show", path)
+    assert result.exit_code == 2
+    assert "too large to validate" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_bom_over_the_text_cap_is_refused(tmp_path: Path) -> None:
+    document = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1}
+    document["metadata"] = {"component": {"type": "data", "name": "x" * (MAX_TEXT + 1)}}
+    with pytest.raises(BomTooLargeError, match="MiB of text"):
+        schema_problems(document, "1.6")
+
+
+def test_boms_we_write_are_not_capped(
+    document: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cap guards reading; check_document (the writer's) validates whatever we built."""
+    monkeypatch.setattr("supplychain.bom.validate.MAX_VALUES", 10)
+    with pytest.raises(BomTooLargeError):
+        schema_problems(document, "1.7")
+    check_document(document, "1.7")

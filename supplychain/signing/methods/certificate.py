@@ -6,6 +6,18 @@ certificate at the verification time (now, unless the caller gives one), and
 require the leaf to be usable for code signing: a KeyUsage extension, if
 present, must allow digitalSignature and an ExtendedKeyUsage, if present, must
 include codeSigning, and at least one of the two must be there.
+
+The signing certificate must also be an end entity, not an authority (RFC 5280
+§4.2.1.9; model-signing 1.1.1's OpenSSL store check accepts both): a
+certificate that may issue certificates (basicConstraints CA:TRUE with the
+keyCertSign usage, or with no KeyUsage to restrict it), a trusted root, or a
+certificate sharing its key with another certificate of the chain is refused.
+Keeping CA keys off model signatures means a leaked signing key never mints
+identities and a CA key is never used outside issuing. A certificate marked
+CA:TRUE whose KeyUsage forbids certificate signing cannot act as a CA in path
+validation; model-signing's own test PKI and the OMS spec's certificate test
+vector sign with one, so verification accepts it with a warning, while
+signing refuses to make new signatures with it.
 """
 
 from __future__ import annotations
@@ -83,6 +95,47 @@ def signing_certificate_problems(certificate: x509.Certificate, at: datetime.dat
     return problems
 
 
+def authority_problem(certificate: x509.Certificate) -> str | None:
+    """Why ``certificate`` is a certificate authority rather than a signer (None when it is not)."""
+    constraints = _extension(certificate, x509.BasicConstraints)
+    if constraints is None or not constraints.ca:
+        return None
+    usage = _extension(certificate, x509.KeyUsage)
+    if usage is not None and not usage.key_cert_sign:
+        return None  # marked CA, but its KeyUsage forbids issuing: see marked_authority
+    return "it is a CA certificate (basicConstraints CA:TRUE, allowed to sign certificates)"
+
+
+def marked_authority(certificate: x509.Certificate) -> bool:
+    """Whether ``certificate`` says CA:TRUE although its KeyUsage forbids issuing certificates."""
+    constraints = _extension(certificate, x509.BasicConstraints)
+    return constraints is not None and constraints.ca and authority_problem(certificate) is None
+
+
+def shared_key_problem(
+    leaf: x509.Certificate, others: Iterable[x509.Certificate], role: str
+) -> str | None:
+    """Why ``leaf`` may not sign when its key also belongs to one of ``others`` (a CA)."""
+    spki = _public_key_der(leaf)
+    for other in others:
+        if _public_key_der(other) == spki:
+            subject = other.subject.rfc4514_string() or "(empty subject)"
+            return f"its key is the key of {role} {subject}"
+    return None
+
+
+def _public_key_der(certificate: x509.Certificate) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return certificate.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
+_END_ENTITY_HINT = (
+    "sign with an end-entity certificate (basicConstraints CA:FALSE) issued by your CA, "
+    "never with the CA's own certificate"
+)
+
+
 def _extension(certificate: x509.Certificate, kind: type[_Extension]) -> _Extension | None:
     try:
         return certificate.extensions.get_extension_for_class(kind).value
@@ -111,6 +164,17 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
 
 
+def _signer_authority_problems(
+    certificate: x509.Certificate, chain: Sequence[x509.Certificate]
+) -> list[str]:
+    # Stricter than verification: even a CA:TRUE certificate that cannot issue
+    # is refused, so every signature we make verifies without a warning.
+    found = [authority_problem(certificate), shared_key_problem(certificate, chain, "chain CA")]
+    if marked_authority(certificate):
+        found.append("it is marked CA:TRUE (basicConstraints)")
+    return [problem for problem in found if problem is not None]
+
+
 class CertificateSigner(Signer):
     """Signs with a private key whose certificate (and chain) go into the bundle."""
 
@@ -129,12 +193,13 @@ class CertificateSigner(Signer):
                 hint="pass the certificate issued for this key (--certificate) and its key (--key)",
             )
         problems = signing_certificate_problems(certificate, _now())
+        problems += _signer_authority_problems(certificate, chain)
         if problems:
             # A signature that our own verifier (and the OMS spec) rejects is no use.
             raise KeyMaterialError(
                 "the signing certificate cannot sign models: " + "; ".join(problems),
-                hint="use a current certificate with digitalSignature key usage or the "
-                "codeSigning extended key usage",
+                hint="use a current end-entity certificate (not a CA) with digitalSignature "
+                "key usage or the codeSigning extended key usage",
             )
         self._key = private_key
         self._certificates = (certificate, *chain)
@@ -162,6 +227,12 @@ class CertificateSigner(Signer):
         )
         bundle = encode_bundle(material, signed_envelope(self._key, statement))
         return SignedBundle(bundle, describe_certificate(self._certificates[0]))
+
+
+_MARKED_AUTHORITY_WARNING = (
+    "the signing certificate is marked CA:TRUE, though its KeyUsage forbids issuing "
+    "certificates; re-issue it as an end-entity certificate (CA:FALSE)"
+)
 
 
 class CertificateVerifier(Verifier):
@@ -196,6 +267,7 @@ class CertificateVerifier(Verifier):
                 f"not a valid OMS signature: a certificate is unreadable ({exc})"
             ) from None
         leaf = chain[0]
+        self._check_end_entity(leaf, chain[1:])
         at = self._at or _now()
         problems = signing_certificate_problems(leaf, at)
         if problems:
@@ -222,10 +294,27 @@ class CertificateVerifier(Verifier):
                 "the signature does not verify with the signing certificate's key",
                 hint="the signature file was altered",
             ) from None
-        warnings = (
-            ("the signature uses model-signing 0.2's DSSE encoding; re-sign it",) if legacy else ()
+        warnings = [_MARKED_AUTHORITY_WARNING] if marked_authority(leaf) else []
+        if legacy:
+            warnings.append("the signature uses model-signing 0.2's DSSE encoding; re-sign it")
+        return VerifiedPayload(envelope.payload, describe_certificate(leaf), tuple(warnings))
+
+    def _check_end_entity(
+        self, leaf: x509.Certificate, intermediates: list[x509.Certificate]
+    ) -> None:
+        found = (
+            authority_problem(leaf),
+            shared_key_problem(leaf, self._anchors, "the trusted root"),
+            shared_key_problem(leaf, intermediates, "the chain certificate"),
         )
-        return VerifiedPayload(envelope.payload, describe_certificate(leaf), warnings)
+        problems = [problem for problem in found if problem is not None]
+        if problems:
+            raise SignatureVerificationError(
+                "the signing certificate is a certificate authority, not a signer: "
+                + "; ".join(problems),
+                hint="model-signing 1.1.1 accepts CA certificates as signers; supplychain does "
+                "not. " + _END_ENTITY_HINT,
+            )
 
     def _check_chain(
         self, leaf: x509.Certificate, intermediates: list[x509.Certificate], at: datetime.datetime

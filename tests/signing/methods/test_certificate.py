@@ -8,21 +8,33 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
-from supplychain.signing import CertificateSigner, CertificateVerifier
-from supplychain.signing.bundle import CertificateChainMaterial, encode_bundle, parse_bundle
+from supplychain.signing import CertificateSigner, CertificateVerifier, sign
+from supplychain.signing.bundle import (
+    CERTIFICATE,
+    CertificateChainMaterial,
+    encode_bundle,
+    parse_bundle,
+)
 from supplychain.signing.errors import (
     KeyMaterialError,
     SignatureFormatError,
     SignatureVerificationError,
 )
+from supplychain.signing.methods.certificate import describe_certificate
+from supplychain.signing.methods.interface import SignedBundle, Signer
 from supplychain.signing.methods.key import signed_envelope
+from tests.conftest import RunCli
 
 PAYLOAD = b'{"_type":"https://in-toto.io/Statement/v1"}'
 NOW = datetime.datetime.now(datetime.timezone.utc)
@@ -162,3 +174,160 @@ def test_trust_anchors_are_required(tmp_path: Any) -> None:
     empty.write_text("no certificates here")
     with pytest.raises(KeyMaterialError, match="no PEM certificate"):
         CertificateVerifier.from_files([empty])
+
+
+# --- CA certificates are authorities, not signers (stricter than model-signing 1.1.1) ------
+
+
+def _ca_usage(*, issue: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(True, False, False, False, False, issue, issue, False, False)
+
+
+def ca_signer(pki: Any, name: str, *, issue: bool) -> Any:
+    """A code-signing certificate under the intermediate that says basicConstraints CA:TRUE."""
+    key = ec.generate_private_key(ec.SECP384R1())
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(pki.intermediate.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - DAY)
+        .not_valid_after(NOW + DAY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_ca_usage(issue=issue), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+        .sign(pki.intermediate.key, hashes.SHA256())
+    )
+    return SimpleNamespace(certificate=certificate, key=key)
+
+
+def test_ca_leaf_that_may_issue_is_refused(pki: Any) -> None:
+    leaf = ca_signer(pki, "issuing-ca", issue=True)
+    with pytest.raises(KeyMaterialError, match=r"CA certificate \(basicConstraints CA:TRUE"):
+        CertificateSigner(leaf.key, leaf.certificate, [pki.intermediate.certificate])
+    with pytest.raises(SignatureVerificationError, match="certificate authority, not a signer"):
+        CertificateVerifier([pki.root.certificate]).verify(forged_bundle(leaf, pki.intermediate))
+
+
+def test_root_itself_as_signing_certificate_is_refused() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "root")])
+    root = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - DAY)
+        .not_valid_after(NOW + DAY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_ca_usage(issue=True), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    with pytest.raises(SignatureVerificationError, match="key of the trusted root CN=root"):
+        CertificateVerifier([root]).verify(_signed_by(key, root))
+
+
+def test_intermediate_as_signing_certificate_is_refused(pki: Any) -> None:
+    intermediate = pki.intermediate
+    with pytest.raises(KeyMaterialError, match="CA certificate"):
+        CertificateSigner(intermediate.key, intermediate.certificate, [pki.root.certificate])
+    with pytest.raises(SignatureVerificationError, match="certificate authority, not a signer"):
+        CertificateVerifier([pki.root.certificate]).verify(forged_bundle(intermediate))
+
+
+def test_leaf_sharing_a_key_with_its_chain_is_refused(pki: Any) -> None:
+    """A CA:FALSE certificate for the intermediate's own key: the CA key would sign models."""
+    twin = pki.leaf("twin")
+    twin = SimpleNamespace(
+        certificate=_reissue(twin.certificate, pki.intermediate.key, pki.intermediate.key),
+        key=pki.intermediate.key,
+    )
+    with pytest.raises(KeyMaterialError, match="its key is the key of chain CA CN=intermediate-ca"):
+        CertificateSigner(twin.key, twin.certificate, [pki.intermediate.certificate])
+    with pytest.raises(SignatureVerificationError, match="key of the chain certificate"):
+        CertificateVerifier([pki.root.certificate]).verify(forged_bundle(twin, pki.intermediate))
+
+
+def test_ca_marked_leaf_that_cannot_issue_verifies_with_a_warning(pki: Any) -> None:
+    """The shape of model-signing's test PKI and the OMS certificate test vector."""
+    leaf = ca_signer(pki, "marked-ca", issue=False)
+    with pytest.raises(KeyMaterialError, match="marked CA:TRUE"):
+        CertificateSigner(leaf.key, leaf.certificate, [pki.intermediate.certificate])
+    verified = CertificateVerifier([pki.root.certificate]).verify(
+        forged_bundle(leaf, pki.intermediate)
+    )
+    assert verified.payload == PAYLOAD
+    assert verified.warnings == (
+        "the signing certificate is marked CA:TRUE, though its KeyUsage forbids issuing "
+        "certificates; re-issue it as an end-entity certificate (CA:FALSE)",
+    )
+
+
+def _signed_by(key: Any, *certificates: Any) -> Any:
+    chain = tuple(c.public_bytes(Encoding.DER) for c in certificates)
+    return encode_bundle(CertificateChainMaterial(chain), signed_envelope(key, PAYLOAD))
+
+
+def _reissue(template: Any, subject_key: Any, issuer_key: Any) -> Any:
+    """``template`` with another public key, signed again by ``issuer_key``."""
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(template.subject)
+        .issuer_name(template.issuer)
+        .public_key(subject_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(template.not_valid_before_utc)
+        .not_valid_after(template.not_valid_after_utc)
+    )
+    for extension in template.extensions:
+        if extension.oid in (ExtensionOID.BASIC_CONSTRAINTS, ExtensionOID.KEY_USAGE):
+            builder = builder.add_extension(extension.value, extension.critical)
+    builder = builder.add_extension(
+        x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False
+    )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+class _UncheckedSigner(Signer):
+    """Signs like model-signing 1.1.1 would, without refusing CA certificates."""
+
+    method = CERTIFICATE
+
+    def __init__(self, key: Any, *certificates: Any) -> None:
+        self._key, self._certificates = key, certificates
+
+    def sign(self, statement: bytes) -> SignedBundle:
+        chain = tuple(c.public_bytes(Encoding.DER) for c in self._certificates)
+        bundle = encode_bundle(
+            CertificateChainMaterial(chain), signed_envelope(self._key, statement)
+        )
+        return SignedBundle(bundle, describe_certificate(self._certificates[0]))
+
+
+def test_cli_refuses_ca_certificates_with_documented_exit_codes(
+    run_cli: RunCli, pki: Any, tmp_path: Path
+) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "weights.bin").write_bytes(b"w" * 64)
+    leaf = ca_signer(pki, "issuing-ca", issue=True)
+    key_path, cert_path = tmp_path / "ca.key", tmp_path / "ca.pem"
+    key_path.write_bytes(leaf.key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    cert_path.write_bytes(leaf.certificate.public_bytes(Encoding.PEM))
+    signature = tmp_path / "model.sig"
+    args = ("--key", key_path, "--certificate", cert_path, "--chain", pki.intermediate.cert_path)
+    refused = run_cli("sign", model, *args, "-s", signature)
+    assert refused.exit_code == 2, refused  # an input error: nothing is written
+    assert "CA certificate" in refused.stderr and not signature.exists()
+
+    sign(
+        model,
+        _UncheckedSigner(leaf.key, leaf.certificate, pki.intermediate.certificate),
+        signature=signature,
+        progress=False,
+    )
+    result = run_cli("verify", model, "-s", signature, "--certificate-chain", pki.root.cert_path)
+    assert result.exit_code == 1, result  # verification failed
+    assert "certificate authority, not a signer" in result.stderr + result.stdout
