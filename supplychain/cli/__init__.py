@@ -123,8 +123,10 @@ def main(argv: list[str] | None = None) -> None:
             import traceback
 
             traceback.print_exc()
+        from supplychain.output.names import escape_text
+
         click.secho(
-            f"internal error: {type(exc).__name__}: {exc}\n"
+            f"internal error: {type(exc).__name__}: {escape_text(str(exc))}\n"
             "  This is a bug in supplychain; please report it with the output of `-v`.",
             err=True,
             fg="red",
