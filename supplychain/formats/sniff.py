@@ -13,6 +13,7 @@ import struct
 import zipfile
 from pathlib import Path
 
+from supplychain.formats import keras, nemo, tensorflow
 from supplychain.formats.onnx import looks_like_model as _looks_like_onnx
 
 #: How much of the start of a file identification looks at.
@@ -38,6 +39,10 @@ class Format(str, enum.Enum):
     GGUF = "gguf"
     ONNX = "onnx"
     TFLITE = "tflite"
+    TF_SAVED_MODEL = "tf-savedmodel"
+    TF_GRAPHDEF = "tf-graphdef"
+    NEMO = "nemo"
+    CHAT_TEMPLATE = "chat-template"
     ZIP = "zip"
     TAR = "tar"
     GZIP = "gzip"
@@ -84,6 +89,7 @@ _CODE_CAPABLE = frozenset(
         Format.NUMPY_ZIP,
         Format.KERAS,
         Format.HDF5,
+        Format.NEMO,
     }
 )
 _PICKLE_BASED = frozenset(
@@ -100,6 +106,9 @@ _WEIGHTS = frozenset(
         Format.GGUF,
         Format.ONNX,
         Format.TFLITE,
+        Format.TF_SAVED_MODEL,
+        Format.TF_GRAPHDEF,
+        Format.NEMO,
     }
 )
 _ARCHIVES = frozenset(
@@ -157,6 +166,7 @@ _EXPECTED: dict[str, frozenset[Format]] = {
     ".xz": frozenset({Format.XZ}),
     ".7z": frozenset({Format.SEVEN_ZIP}),
     ".tar": frozenset({Format.TAR, Format.TORCH_TAR}),
+    ".nemo": frozenset({Format.NEMO, Format.TAR, Format.GZIP}),
 }
 
 
@@ -231,6 +241,12 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.ZLIB
     if _looks_like_onnx(head, size):  # a ModelProto by structure (formats/onnx.py)
         return Format.ONNX
+    if graph := tensorflow.identify(head, size):  # SavedModel / GraphDef by structure
+        return (
+            Format.TF_SAVED_MODEL
+            if graph is tensorflow.GraphKind.SAVED_MODEL
+            else Format.TF_GRAPHDEF
+        )
     stripped = head.lstrip()
     if stripped.startswith((b"{", b"[")):
         return Format.JSON
@@ -316,7 +332,7 @@ def _zip_kind(path: Path) -> Format:
         return Format.TORCH_ZIP
     if names and all(n.endswith(".npy") for n in names):
         return Format.NUMPY_ZIP
-    if "config.json" in names and any(n.endswith(".weights.h5") for n in names):
+    if keras.is_keras_zip(names):
         return Format.KERAS
     return Format.ZIP
 
@@ -331,4 +347,6 @@ def _tar_kind(path: Path) -> Format:
         return Format.TAR
     if {"storages", "tensors", "pickle"} <= names:
         return Format.TORCH_TAR
+    if nemo.is_nemo_tar(names):
+        return Format.NEMO
     return Format.TAR

@@ -25,8 +25,12 @@ from supplychain.scanning.containers.files import (
     unknown,
     unsupported,
 )
+from supplychain.scanning.containers.keras import scan_hdf5
+from supplychain.scanning.containers.nemo import scan_nemo
 from supplychain.scanning.containers.onnx import scan_onnx
-from supplychain.scanning.containers.streams import probe_as_pickle, scan_raw_pickle
+from supplychain.scanning.containers.streams import scan_raw_pickle
+from supplychain.scanning.containers.tensorflow import scan_tensorflow
+from supplychain.scanning.containers.text import scan_text
 
 __all__ = ["Handler", "handler_for", "scan_zip"]
 
@@ -50,13 +54,16 @@ _HANDLERS: dict[Format, Handler] = {
     Format.ZSTD: unsupported("zstd streams are not supported (no decoder installed)"),
     Format.LZ4: unsupported("lz4 streams are not supported (no decoder installed)"),
     Format.SEVEN_ZIP: scan_seven_zip,
-    Format.HDF5: unsupported("HDF5 (Keras .h5) files are not inspected for Lambda layers yet"),
+    Format.HDF5: scan_hdf5,
+    Format.TF_SAVED_MODEL: scan_tensorflow,
+    Format.TF_GRAPHDEF: scan_tensorflow,
+    Format.NEMO: scan_nemo,
     Format.GGUF: scan_gguf,
     Format.ONNX: scan_onnx,
     Format.TFLITE: nothing_to_run,
     Format.JSON: scan_json,
     Format.EMPTY: nothing_to_run,
-    Format.TEXT: probe_as_pickle,
+    Format.TEXT: scan_text,
     Format.UNKNOWN: unknown,
 }
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import struct
 import tarfile
 import zlib
 from functools import partial
 
 from supplychain.formats import compression, joblib, torch
+from supplychain.formats.keras import is_keras_zip
 from supplychain.formats.sniff import Format
 from supplychain.formats.ziparchive import ZipArchive, ZipFormatError, member_source, read_zip
 from supplychain.picklevm import (
@@ -21,11 +21,11 @@ from supplychain.picklevm.source import SourceLimit
 from supplychain.scanning.blob import Blob, TooLargeToSpool
 from supplychain.scanning.containers._base import (
     RULE_CONTAINER,
-    RULE_KERAS_LAMBDA,
     RULE_TORCHSCRIPT,
     RULE_TRAILING,
     RULE_ZIP,
 )
+from supplychain.scanning.containers.keras import scan_keras_zip_config
 from supplychain.scanning.containers.streams import (
     report_result,
     scan_pickle_stream,
@@ -61,9 +61,9 @@ def scan_zip(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
     else:
         if names and all(n.endswith(".npy") for n in names):
             scan.refine(blob, Format.NUMPY_ZIP)
-        elif "config.json" in names and any(n.endswith(".weights.h5") for n in names):
+        elif is_keras_zip(names):
             scan.refine(blob, Format.KERAS)
-            _scan_keras_config(scan, blob, handle, archive)
+            scan_keras_zip_config(scan, blob, handle, archive)
         else:
             scan.refine(blob, Format.ZIP)
         keras = "config.json" in names and any(n.endswith(".weights.h5") for n in names)
@@ -73,56 +73,6 @@ def scan_zip(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
             if keras and member.name.endswith(".weights.h5"):
                 continue  # Keras v3 reads only arrays from it (h5py); the code risk is config.json
             _scan_member(scan, blob, handle, member)
-
-
-#: Keras layers whose config carries Python code (marshalled bytecode or a function reference).
-_CODE_LAYERS = frozenset({"Lambda"})
-MAX_KERAS_CONFIG = 64 << 20
-
-
-def _scan_keras_config(scan: FileScan, blob: Blob, handle: object, archive: ZipArchive) -> None:
-    member = archive.get("config.json")
-    if member is None or not member.readable or member.size > MAX_KERAS_CONFIG:
-        scan.could_not_scan(blob, "the Keras config.json is unreadable or too large")
-        return
-    raw = member_source(handle, member, cap=MAX_KERAS_CONFIG).read(MAX_KERAS_CONFIG)  # type: ignore[arg-type]
-    try:
-        config = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        scan.add(
-            Finding(
-                RULE_CONTAINER,
-                Severity.MEDIUM,
-                "Keras config.json is not JSON",
-                _join(blob.location, "config.json"),
-            )
-        )
-        return
-    for path, layer in _layers(config, "config.json"):
-        scan.add(
-            Finding(
-                RULE_KERAS_LAMBDA,
-                Severity.HIGH,
-                f"Keras {layer} layer at {path}: it carries Python code that runs when the model "
-                "is loaded with safe_mode=False (CVE-2024-3660, CVE-2025-1550)",
-                _join(blob.location, "config.json"),
-            )
-        )
-
-
-def _layers(node: object, path: str) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    stack: list[tuple[object, str]] = [(node, path)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, dict):
-            name = item.get("class_name")
-            if isinstance(name, str) and name in _CODE_LAYERS:
-                found.append((where, name))
-            stack.extend((v, f"{where}/{k}") for k, v in item.items())
-        elif isinstance(item, list):
-            stack.extend((v, f"{where}/{i}") for i, v in enumerate(item))
-    return sorted(found)
 
 
 def _join(location: str, name: str) -> str:
