@@ -45,7 +45,9 @@ def parse_config(raw: bytes, where: str) -> Any:
     if len(raw) > MAX_CONFIG:
         raise KerasFormatError(f"{where} is larger than {MAX_CONFIG} bytes")
     if nests_too_deep(raw, max_depth=MAX_CONFIG_DEPTH):
-        raise KerasFormatError(f"{where} nests deeper than {MAX_CONFIG_DEPTH} levels")
+        raise KerasFormatError(
+            f"{where} nests deeper than {MAX_CONFIG_DEPTH} levels or its brackets do not match"
+        )
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
