@@ -75,7 +75,7 @@ def instantiation_references(document: Any) -> list[Reference]:
                 continue
             if key == "target" and not _DOTTED.match(value.strip()):
                 continue
-            found.append(Reference(f"{path}/{key}", key, value.strip()))
+            found.append(Reference(f"{path.rstrip('/')}/{key}", key, value.strip()))
     return sorted(found, key=lambda r: r.path)
 
 

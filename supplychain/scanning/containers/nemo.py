@@ -3,12 +3,16 @@
 ``restore_from`` instantiates every ``_target_`` in ``model_config.yaml``
 with Hydra, which imports and calls it: ``_target_: os.system`` runs a
 command. Targets are judged against the reviewed ``data/hydra_targets.json``.
-The archive's other members (the torch checkpoint) go through the tar reader.
+The archive's other members (the torch checkpoint) go through the tar reader;
+a NeMo tar is only recognised there, once its member names are known.
 """
 
 from __future__ import annotations
 
-from supplychain.formats import nemo
+import tarfile
+from collections.abc import Iterable
+
+from supplychain.formats import nemo, torch
 from supplychain.formats.sniff import Format
 from supplychain.scanning.blob import Blob
 from supplychain.scanning.containers._base import RULE_CONTAINER
@@ -21,10 +25,35 @@ RULE_HYDRA_TARGET = "hydra.untrusted-target"
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-def scan_nemo(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
-    """A ``.nemo`` tar: every member as the tar reader scans it, reported as one NeMo model."""
-    scan_tar(scan, blob, Format.TAR, head)
-    scan.refine(blob, Format.NEMO)
+def scan_tar_or_nemo(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
+    """A tar as the tar reader scans it; one with ``model_config.yaml`` is reported as NeMo."""
+    scan_tar(scan, blob, kind, head)
+    if not blob.random_access or not blob.size:
+        return  # a tar inside a compressed stream: its members were scanned, it stays "tar"
+    try:
+        members = torch.torch_tar_members(blob.binary(0))  # type: ignore[arg-type]
+    except (tarfile.TarError, OSError, ValueError):
+        return  # scan_tar has reported the archive as unreadable
+    if nemo.is_nemo_tar(members):
+        scan.refine(blob, Format.NEMO)
+    if _zip_tail_is_a_member(blob, blob.size, members.values()):
+        # zipfile opens the archive as its last member (a torch checkpoint, say), which the
+        # tar reader has just scanned: the same bytes, not a second view hidden in the file
+        scan.zip_tail_is_member.add(blob.location)
+
+
+def _zip_tail_is_a_member(blob: Blob, size: int, members: Iterable[torch.TarMember]) -> bool:
+    start = max(0, size - _ZIP_TAIL)
+    at = blob.source().peek_at(start, size - start).rfind(_ZIP_END)
+    if at < 0:
+        return False
+    end_record = start + at
+    return any(m.offset <= end_record and end_record + 22 <= m.offset + m.size for m in members)
+
+
+#: zipfile looks for the end-of-central-directory record in the last 64 KiB + 22 bytes.
+_ZIP_TAIL = 65_557
+_ZIP_END = b"PK\x05\x06"
 
 
 def check_yaml_config(scan: FileScan, blob: Blob) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from supplychain.formats.sniff import Format
 from supplychain.scanning import templates
 from supplychain.scanning.blob import Blob
+from supplychain.scanning.containers.files import scan_json
 from supplychain.scanning.containers.nemo import YAML_SUFFIXES, check_yaml_config
 from supplychain.scanning.containers.streams import probe_as_pickle
 from supplychain.scanning.scanner import FileScan
@@ -24,6 +25,15 @@ def scan_text(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
     elif name.endswith(YAML_SUFFIXES):
         check_yaml_config(scan, blob)
     probe_as_pickle(scan, blob, kind, head)
+
+
+def scan_json_or_template(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
+    """Templates open with ``{{`` or ``{%``, so sniffing takes many of them for JSON."""
+    if blob.name.lower().endswith(templates.TEMPLATE_SUFFIXES):
+        scan.refine(blob, Format.CHAT_TEMPLATE)
+        _check_template(scan, blob)
+        return
+    scan_json(scan, blob, kind, head)
 
 
 def _check_template(scan: FileScan, blob: Blob) -> None:
