@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 CONFIG_MEMBER = "config.json"
+METADATA_MEMBER = "metadata.json"
 #: Weights members Keras 3 writes beside config.json (saving_lib: H5IOStore / NpzIOStore).
 WEIGHTS_SUFFIXES = (".weights.h5", ".weights.npz")
 #: Root-group attributes of a Keras HDF5 file that hold JSON Keras deserializes.
@@ -33,9 +34,11 @@ class Hdf5Unavailable(RuntimeError):
 
 
 def is_keras_zip(names: Iterable[str]) -> bool:
-    """A v3 archive: ``config.json`` at the top beside a Keras weights member."""
+    """A v3 archive: ``config.json`` at the top beside ``metadata.json`` or a weights member."""
     members = set(names)
-    return CONFIG_MEMBER in members and any(n.endswith(WEIGHTS_SUFFIXES) for n in members)
+    return CONFIG_MEMBER in members and (
+        METADATA_MEMBER in members or any(n.endswith(WEIGHTS_SUFFIXES) for n in members)
+    )
 
 
 def parse_config(raw: bytes, where: str) -> Any:

@@ -21,6 +21,7 @@ from supplychain.scanning.containers.keras import ConfigTooLarge, config_issues
     [
         (["metadata.json", "config.json", "model.weights.h5"], True),
         (["metadata.json", "config.json", "model.weights.npz"], True),
+        (["metadata.json", "config.json"], True),
         (["config.json", "data.pkl"], False),
         (["model.weights.h5"], False),
     ],

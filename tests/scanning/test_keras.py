@@ -204,3 +204,13 @@ def test_without_h5py_an_h5_could_not_be_scanned(
     code, result = _scan(run_cli, path)
     assert code == 3 and result["status"] == "could-not-scan"
     assert "supplychain[keras]" in result["reason"]
+
+
+def test_a_config_without_weights_is_still_checked(run_cli: RunCli, tmp_path: Path) -> None:
+    # load_model deserializes config.json before it looks for weights
+    path = tmp_path / "m.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", json.dumps(_model(LAMBDA)))
+    code, result = _scan(run_cli, path)
+    assert code == 1
+    assert ("keras.lambda-layer", "high") in _rules(result)

@@ -85,14 +85,35 @@ def scan_hdf5(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
         _check_document(scan, blob, raw, _join(blob.location, f"@{attribute}"))
 
 
+def scan_keras_json(scan: FileScan, blob: Blob) -> None:
+    """A JSON file shaped like a Keras config (top-level ``class_name`` and ``config``).
+
+    ``load_model`` deserializes config.json before it looks for weights, so a
+    zip holding only a config.json (or a config.json on its own) runs the
+    same vectors as a complete archive.
+    """
+    raw = blob.source().read(keras.MAX_CONFIG + 1)
+    try:
+        config = keras.parse_config(raw, blob.name)
+    except keras.KerasFormatError:
+        return  # not JSON Keras could read either; the JSON reader reports what it must
+    if isinstance(config, dict) and "class_name" in config and "config" in config:
+        _report(scan, blob, config, blob.location or blob.name)
+
+
 def _check_document(scan: FileScan, blob: Blob, raw: bytes, where: str) -> None:
     try:
         config = keras.parse_config(raw, where or blob.name)
-        issues = config_issues(config)
     except keras.KerasFormatError as exc:
         scan.add(Finding(RULE_CONTAINER, Severity.MEDIUM, f"Keras config: {exc}", where))
         scan.could_not_scan(blob, f"Keras config unreadable: {exc}")
         return
+    _report(scan, blob, config, where)
+
+
+def _report(scan: FileScan, blob: Blob, config: Any, where: str) -> None:
+    try:
+        issues = config_issues(config)
     except ConfigTooLarge as exc:
         scan.could_not_scan(blob, f"Keras config not read to its end: {exc}")
         return

@@ -12,6 +12,7 @@ from supplychain.formats.sniff import Format
 from supplychain.scanning import templates
 from supplychain.scanning.blob import Blob
 from supplychain.scanning.containers.files import scan_json
+from supplychain.scanning.containers.keras import scan_keras_json
 from supplychain.scanning.containers.nemo import YAML_SUFFIXES, check_yaml_config
 from supplychain.scanning.containers.streams import probe_as_pickle
 from supplychain.scanning.scanner import FileScan
@@ -33,6 +34,8 @@ def scan_json_or_template(scan: FileScan, blob: Blob, kind: Format, head: bytes)
         scan.refine(blob, Format.CHAT_TEMPLATE)
         _check_template(scan, blob)
         return
+    if b'"class_name"' in head:
+        scan_keras_json(scan, blob)
     scan_json(scan, blob, kind, head)
 
 
