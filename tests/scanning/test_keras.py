@@ -214,3 +214,9 @@ def test_a_config_without_weights_is_still_checked(run_cli: RunCli, tmp_path: Pa
     code, result = _scan(run_cli, path)
     assert code == 1
     assert ("keras.lambda-layer", "high") in _rules(result)
+
+
+def test_a_layer_merely_named_like_a_function_is_clean(run_cli: RunCli, tmp_path: Path) -> None:
+    layer = _layer("Dense", {"name": "get_file", "units": 1})
+    code, result = _scan(run_cli, _keras_zip(tmp_path / "m.keras", _model(layer)))
+    assert code == 0 and result["findings"] == []

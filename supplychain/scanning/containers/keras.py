@@ -33,6 +33,8 @@ RULE_KERAS_TORCH = "keras.torch-module-wrapper"
 #: Config nodes (dicts, lists, scalars) walked before the walk gives up (a cap, not a verdict).
 MAX_NODES = 2_000_000
 _TORCH_WRAPPER = "TorchModuleWrapper"
+#: Keys whose string value Keras resolves to a function or class (never a layer's own "name").
+_REFERENCE_KEYS = ("class_name", "registered_name", "config", "function")
 
 
 @dataclass(frozen=True)
@@ -153,10 +155,13 @@ def config_issues(config: Any) -> list[ConfigIssue]:
     table = reviewed_table("keras.json")
     issues: list[ConfigIssue] = []
     for path, node in _walk(config):
-        if isinstance(node, dict):
-            issues.extend(_node_issues(table, path, node))
-        elif isinstance(node, str) and len(node) < 256:
-            issues.extend(_function_issues(table, path, node))
+        if not isinstance(node, dict):
+            continue
+        issues.extend(_node_issues(table, path, node))
+        for key in _REFERENCE_KEYS:
+            value = node.get(key)
+            if isinstance(value, str) and len(value) < 256:
+                issues.extend(_function_issues(table, f"{path.rstrip('/')}/{key}", value))
     return sorted(issues, key=lambda i: (i.path, i.rule))
 
 
