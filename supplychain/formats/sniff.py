@@ -41,6 +41,7 @@ class Format(str, enum.Enum):
     TFLITE = "tflite"
     TF_SAVED_MODEL = "tf-savedmodel"
     TF_GRAPHDEF = "tf-graphdef"
+    TF_KERAS_METADATA = "tf-keras-metadata"
     NEMO = "nemo"
     CHAT_TEMPLATE = "chat-template"
     ZIP = "zip"
@@ -90,6 +91,7 @@ _CODE_CAPABLE = frozenset(
         Format.KERAS,
         Format.HDF5,
         Format.NEMO,
+        Format.TF_KERAS_METADATA,
     }
 )
 _PICKLE_BASED = frozenset(
@@ -241,12 +243,8 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.ZLIB
     if _looks_like_onnx(head, size):  # a ModelProto by structure (formats/onnx.py)
         return Format.ONNX
-    if graph := tensorflow.identify(head, size):  # SavedModel / GraphDef by structure
-        return (
-            Format.TF_SAVED_MODEL
-            if graph is tensorflow.GraphKind.SAVED_MODEL
-            else Format.TF_GRAPHDEF
-        )
+    if graph := tensorflow.identify(head, size):  # TF protobufs by structure (formats/tensorflow)
+        return Format(graph.value)
     stripped = head.lstrip()
     if stripped.startswith((b"{", b"[")):
         return Format.JSON

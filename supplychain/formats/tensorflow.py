@@ -4,9 +4,11 @@ Both are protobufs (tensorflow/core/protobuf/saved_model.proto and
 framework/graph.proto). Identification checks the first bytes against the
 message layout (a SavedModel opens with its schema version then a
 MetaGraphDef; a GraphDef opens with a NodeDef whose name and op are
-identifiers). :func:`read_graph` lists the op of every node, in the graph
+identifiers; TF-Keras's ``keras_metadata.pb`` opens with a SavedObject whose
+identifier starts ``_tf_keras``). :func:`read_graph` lists the op of every node, in the graph
 and in its function library, skipping tensor data by offset and bounded in
-field count, reusing the wire-format walk of :mod:`supplychain.formats.onnx`.
+field count, reusing the wire-format walk of :mod:`supplychain.formats.onnx`;
+:func:`read_keras_metadata` returns each Keras object's JSON config.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ _GRAPH_NODE, _GRAPH_LIBRARY = 1, 2
 _LIBRARY_FUNCTION = 1
 _FUNCTION_SIGNATURE, _FUNCTION_NODE = 1, 3
 _NODE_NAME, _NODE_OP = 1, 2
+# keras/protobuf/saved_metadata.proto: SavedMetadata.nodes -> SavedObject.
+_METADATA_NODE = 1
+_OBJECT_PATH, _OBJECT_IDENTIFIER, _OBJECT_METADATA = 3, 4, 5
+_SAVED_OBJECT_FIELDS = {1: LEN, 2: VARINT, 3: LEN, 4: LEN, 5: LEN}
+#: Largest JSON metadata read per Keras object.
+MAX_METADATA = 64 << 20
 _OPDEF_NAME = 1
 #: NodeDef field -> wire type: name, op, input, device, attr, debug info, type.
 _NODE_FIELDS = {1: LEN, 2: LEN, 3: LEN, 4: LEN, 5: LEN, 6: LEN, 7: LEN}
@@ -43,8 +51,11 @@ _IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_./>-]*\Z")
 
 
 class GraphKind(str, enum.Enum):
-    SAVED_MODEL = "saved-model"
-    GRAPH_DEF = "graph-def"
+    # the values are the format names scan reports (sniff.Format)
+    SAVED_MODEL = "tf-savedmodel"
+    GRAPH_DEF = "tf-graphdef"
+    #: ``keras_metadata.pb`` beside a TF-Keras SavedModel: the layers' configs as JSON.
+    KERAS_METADATA = "tf-keras-metadata"
 
 
 class TensorflowFormatError(ValueError):
@@ -77,6 +88,8 @@ def identify(head: bytes, size: int) -> GraphKind | None:
     try:
         if head[:1] == b"\x08" and _starts_saved_model(window, limit, size):
             return GraphKind.SAVED_MODEL
+        if head[:1] == b"\x0a" and _starts_keras_metadata(window, limit):
+            return GraphKind.KERAS_METADATA
         if head[:1] == b"\x0a" and _starts_graph_def(window, limit, size):
             return GraphKind.GRAPH_DEF
     except (OnnxFormatError, IndexError):
@@ -95,6 +108,21 @@ def _starts_saved_model(window: _Window, limit: int, size: int) -> bool:
         return False
     first = next(_fields(window, start, start + length), _NONE)
     return first[0] in _META_GRAPH_FIELDS and first[1] == LEN
+
+
+def _starts_keras_metadata(window: _Window, limit: int) -> bool:
+    """SavedMetadata: nodes=1 of SavedObject (version=1, node_id=2, node_path=3, identifier=4)."""
+    number, wire, start, length = next(_fields(window, 0, _UNBOUNDED), _NONE)
+    if (number, wire) != (_METADATA_NODE, LEN):
+        return False
+    for sub, sub_wire, value, sub_len in _fields(window, start, start + length):
+        if _SAVED_OBJECT_FIELDS.get(sub) != sub_wire:
+            return False
+        if sub == _OBJECT_IDENTIFIER:
+            return value + sub_len <= limit and window.read(value, sub_len).startswith(b"_tf_keras")
+        if sub == _OBJECT_METADATA:
+            return False  # the identifier is written first
+    return False
 
 
 def _starts_graph_def(window: _Window, limit: int, size: int) -> bool:
@@ -116,6 +144,28 @@ def _starts_graph_def(window: _Window, limit: int, size: int) -> bool:
     return seen == [_NODE_NAME, _NODE_OP]
 
 
+@dataclass(frozen=True)
+class KerasObject:
+    """One Keras object of ``keras_metadata.pb``: where it sits and its JSON metadata."""
+
+    path: str
+    identifier: str
+    metadata: bytes
+
+
+def read_keras_metadata(handle: BinaryIO, size: int) -> tuple[KerasObject, ...]:
+    """Every object of a ``keras_metadata.pb``; raises TensorflowFormatError or TensorflowLimit."""
+    walk = _Walk(_Window(handle, size=size))
+    objects = []
+    try:
+        for number, wire, start, length in walk.fields(0, size):
+            if number == _METADATA_NODE and wire == LEN:
+                objects.append(walk.keras_object(start, length))
+    except OnnxFormatError as exc:
+        raise TensorflowFormatError(str(exc)) from None
+    return tuple(objects)
+
+
 def read_graph(handle: BinaryIO, size: int | None = None, head: bytes = b"") -> TensorflowGraph:
     """Every node of the graph in ``handle``; raises TensorflowFormatError or TensorflowLimit."""
     if size is None:
@@ -124,7 +174,7 @@ def read_graph(handle: BinaryIO, size: int | None = None, head: bytes = b"") -> 
     if not head:
         head = window.read(0, 4096)
     kind = identify(head, size)
-    if kind is None:
+    if kind not in (GraphKind.SAVED_MODEL, GraphKind.GRAPH_DEF):
         raise TensorflowFormatError("neither a SavedModel nor a GraphDef")
     walk = _Walk(window)
     try:
@@ -189,6 +239,22 @@ class _Walk:
             if number == _OPDEF_NAME and wire == LEN:
                 return self.text(value, sub_len)
         return ""
+
+    def keras_object(self, start: int, length: int) -> KerasObject:
+        path = identifier = ""
+        metadata = b""
+        for number, wire, value, sub_len in self.fields(start, start + length):
+            if wire != LEN:
+                continue
+            if number == _OBJECT_PATH:
+                path = self.text(value, sub_len)
+            elif number == _OBJECT_IDENTIFIER:
+                identifier = self.text(value, sub_len)
+            elif number == _OBJECT_METADATA:
+                if sub_len > MAX_METADATA:
+                    raise TensorflowLimit(f"Keras metadata of {sub_len} bytes at {path!r}")
+                metadata = self.window.read(value, sub_len)
+        return KerasObject(path, identifier, metadata)
 
     def node(self, start: int, length: int, function: str) -> None:
         name = op = ""

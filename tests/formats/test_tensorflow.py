@@ -18,6 +18,7 @@ from tests.formats.tfproto import (
     field,
     function,
     graph_def,
+    keras_metadata,
     node,
     saved_model,
 )
@@ -26,6 +27,9 @@ EVIL_GRAPH = graph_def(
     [*BENIGN_NODES, node("callback", "PyFunc", "x")],
     [*BENIGN_FUNCTIONS, function("__inference_leak_9", node("read", "ReadFile"))],
 )
+
+
+METADATA = keras_metadata(("root.layer-0", "_tf_keras_layer", '{"class_name": "Dense"}'))
 
 
 def _read(data: bytes) -> tensorflow.TensorflowGraph:
@@ -74,6 +78,12 @@ def test_the_field_cap_is_a_limit(monkeypatch: pytest.MonkeyPatch) -> None:
         _read(saved_model(EVIL_GRAPH))
 
 
+def _mutate(data: bytes, cut: int, flip: int) -> bytes:
+    mutated = bytearray(data[: max(8, len(data) - cut)])
+    mutated[flip % len(mutated)] ^= 0x5A
+    return bytes(mutated)
+
+
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
 )
@@ -81,7 +91,8 @@ def test_the_field_cap_is_a_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     data=st.one_of(
         st.binary(max_size=512),
         st.builds(
-            lambda cut, flip: _mutate(saved_model(EVIL_GRAPH), cut, flip),
+            _mutate,
+            st.sampled_from([saved_model(EVIL_GRAPH), EVIL_GRAPH, METADATA]),
             st.integers(0, 400),
             st.integers(0, 400),
         ),
@@ -90,13 +101,23 @@ def test_the_field_cap_is_a_limit(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_fuzz_never_crashes(data: bytes) -> None:
     started = time.monotonic()
     kind = tensorflow.identify(data[:4096], len(data))
-    if kind is not None:
-        with contextlib.suppress(tensorflow.TensorflowFormatError, tensorflow.TensorflowLimit):
+    with contextlib.suppress(tensorflow.TensorflowFormatError, tensorflow.TensorflowLimit):
+        if kind is tensorflow.GraphKind.KERAS_METADATA:
+            tensorflow.read_keras_metadata(io.BytesIO(data), len(data))
+        elif kind is not None:
             _read(data)
     assert time.monotonic() - started < 5
 
 
-def _mutate(data: bytes, cut: int, flip: int) -> bytes:
-    mutated = bytearray(data[: max(8, len(data) - cut)])
-    mutated[flip % len(mutated)] ^= 0x5A
-    return bytes(mutated)
+def test_keras_metadata_is_identified_and_read() -> None:
+    data = keras_metadata(
+        ("root", "_tf_keras_sequential", '{"class_name": "Sequential", "config": {}}'),
+        ("root.layer-0", "_tf_keras_layer", '{"class_name": "Dense", "config": {}}'),
+    )
+    assert sniff_bytes(data[:4096], len(data)) is Format.TF_KERAS_METADATA
+    objects = tensorflow.read_keras_metadata(io.BytesIO(data), len(data))
+    assert [(o.path, o.identifier) for o in objects] == [
+        ("root", "_tf_keras_sequential"),
+        ("root.layer-0", "_tf_keras_layer"),
+    ]
+    assert objects[1].metadata == b'{"class_name": "Dense", "config": {}}'

@@ -71,3 +71,19 @@ BENIGN_FUNCTIONS = [
     ),
     function("__inference__traced_restore_57", node("RestoreV2", "RestoreV2")),
 ]
+
+
+def keras_metadata(*objects: tuple[str, str, str]) -> bytes:
+    """keras_metadata.pb (keras/protobuf/saved_metadata.proto): SavedMetadata.nodes=1 of
+    SavedObject(version=1 VersionDef, node_id=2, node_path=3, identifier=4, metadata=5 JSON)."""
+    nodes = b""
+    for index, (path, identifier, metadata) in enumerate(objects):
+        saved_object = (
+            field(1, field(1, 2) + field(2, 1))
+            + (field(2, index) if index else b"")
+            + field(3, path.encode())
+            + field(4, identifier.encode())
+            + field(5, metadata.encode())
+        )
+        nodes += field(1, saved_object)
+    return nodes

@@ -11,6 +11,7 @@ from tests.formats.tfproto import (
     BENIGN_NODES,
     function,
     graph_def,
+    keras_metadata,
     node,
     saved_model,
 )
@@ -75,3 +76,45 @@ def test_a_truncated_graph_is_not_clean(run_cli: RunCli, tmp_path: Path) -> None
     code, files = _files(run_cli, path)
     assert code != 0
     assert files["saved_model.pb"]["status"] == "could-not-scan"
+
+
+LAMBDA_METADATA = json.dumps(
+    {
+        "name": "lambda",
+        "class_name": "Lambda",
+        "config": {
+            "name": "lambda",
+            "function": ["4wEAAAAAAAAAAAAAAAEAAAACAAAA", None, None],
+            "function_type": "lambda",
+        },
+    }
+)
+DENSE_METADATA = json.dumps({"name": "dense", "class_name": "Dense", "config": {"units": 2}})
+
+
+def test_a_tf_keras_lambda_in_keras_metadata_is_caught(run_cli: RunCli, tmp_path: Path) -> None:
+    folder = _saved_model_dir(tmp_path, graph_def(BENIGN_NODES, BENIGN_FUNCTIONS))
+    (folder / "keras_metadata.pb").write_bytes(
+        keras_metadata(
+            (
+                "root",
+                "_tf_keras_sequential",
+                json.dumps({"class_name": "Sequential", "config": {}}),
+            ),
+            ("root.layer-0", "_tf_keras_layer", LAMBDA_METADATA),
+        )
+    )
+    code, files = _files(run_cli, folder)
+    assert code == 1
+    meta = files["export/keras_metadata.pb"]
+    assert meta["format"] == "tf-keras-metadata" and meta["max_severity"] == "high"
+    assert "root.layer-0" in meta["findings"][0]["location"]  # type: ignore[index]
+
+
+def test_plain_keras_metadata_is_clean(run_cli: RunCli, tmp_path: Path) -> None:
+    folder = _saved_model_dir(tmp_path, graph_def(BENIGN_NODES, BENIGN_FUNCTIONS))
+    (folder / "keras_metadata.pb").write_bytes(
+        keras_metadata(("root.layer-0", "_tf_keras_layer", DENSE_METADATA))
+    )
+    code, files = _files(run_cli, folder)
+    assert code == 0 and files["export/keras_metadata.pb"]["findings"] == []

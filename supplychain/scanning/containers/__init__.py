@@ -27,7 +27,7 @@ from supplychain.scanning.containers.keras import scan_hdf5
 from supplychain.scanning.containers.nemo import scan_tar_or_nemo
 from supplychain.scanning.containers.onnx import scan_onnx
 from supplychain.scanning.containers.streams import scan_raw_pickle
-from supplychain.scanning.containers.tensorflow import scan_tensorflow
+from supplychain.scanning.containers.tensorflow import scan_keras_metadata, scan_tensorflow
 from supplychain.scanning.containers.text import scan_json_or_template, scan_text
 
 __all__ = ["Handler", "handler_for", "scan_zip"]
@@ -55,6 +55,7 @@ _HANDLERS: dict[Format, Handler] = {
     Format.HDF5: scan_hdf5,
     Format.TF_SAVED_MODEL: scan_tensorflow,
     Format.TF_GRAPHDEF: scan_tensorflow,
+    Format.TF_KERAS_METADATA: scan_keras_metadata,
     Format.NEMO: scan_tar_or_nemo,
     Format.GGUF: scan_gguf,
     Format.ONNX: scan_onnx,

@@ -113,6 +113,11 @@ def _check_document(scan: FileScan, blob: Blob, raw: bytes, where: str) -> None:
     _report(scan, blob, config, where)
 
 
+def report_config(scan: FileScan, blob: Blob, config: Any, where: str) -> None:
+    """Findings for one parsed Keras config (also used for TF-Keras keras_metadata.pb)."""
+    _report(scan, blob, config, where)
+
+
 def _report(scan: FileScan, blob: Blob, config: Any, where: str) -> None:
     try:
         issues = config_issues(config)
