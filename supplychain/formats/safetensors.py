@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import struct
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,6 +24,11 @@ from supplychain.errors import InputError
 
 MAX_HEADER_SIZE = 100_000_000
 METADATA_KEY = "__metadata__"
+#: How deeply a header's JSON may nest. A real header nests three levels (object,
+#: tensor entry, shape list); Python's json module raises RecursionError near 1000.
+MAX_JSON_DEPTH = 32
+#: JSON strings (escapes included), removed before brackets are counted.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 #: safetensors dtype -> bits per element (sub-byte types pack along the last dimension).
 DTYPE_BITS: dict[str, int] = {
@@ -139,6 +145,11 @@ def parse_header(raw: bytes, file_size: int, path: Path) -> SafetensorsHeader:
 
     if not raw.startswith(b"{"):
         raise fail("header does not start with '{'")
+    if nests_too_deep(raw):
+        raise fail(
+            f"header JSON nests deeper than {MAX_JSON_DEPTH} levels or its brackets do not match "
+            "(a real header nests 3)"
+        )
     try:
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -169,6 +180,25 @@ def parse_header(raw: bytes, file_size: int, path: Path) -> SafetensorsHeader:
         )
         raise fail(problem)
     return SafetensorsHeader(path, len(raw), tuple(tensors), dict(metadata))
+
+
+def nests_too_deep(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> bool:
+    """True when the JSON in ``raw`` nests deeper than ``max_depth`` (or its brackets mismatch).
+
+    Checked without parsing: strings are removed, then each pass deletes the
+    innermost bracket pairs (``bytes.replace``); whatever survives
+    ``max_depth`` passes is too deep. Every pass runs in C: a 100 MB header
+    costs a few seconds at worst, and json.loads is never asked to recurse.
+    """
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    for _ in range(max_depth):
+        if not brackets:
+            return False
+        brackets = brackets.replace(b"[]", b"").replace(b"{}", b"")
+    return bool(brackets)
+
+
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 def _tensor_info(name: str, entry: Any, fail: Any) -> TensorInfo:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from supplychain.formats import keras, nemo, tensorflow
 from supplychain.formats.onnx import looks_like_model as _looks_like_onnx
 from supplychain.picklevm import (
     Call,
@@ -58,6 +59,11 @@ class Format(str, enum.Enum):
     GGUF = "gguf"
     ONNX = "onnx"
     TFLITE = "tflite"
+    TF_SAVED_MODEL = "tf-savedmodel"
+    TF_GRAPHDEF = "tf-graphdef"
+    TF_KERAS_METADATA = "tf-keras-metadata"
+    NEMO = "nemo"
+    CHAT_TEMPLATE = "chat-template"
     ZIP = "zip"
     TAR = "tar"
     GZIP = "gzip"
@@ -104,6 +110,8 @@ _CODE_CAPABLE = frozenset(
         Format.NUMPY_ZIP,
         Format.KERAS,
         Format.HDF5,
+        Format.NEMO,
+        Format.TF_KERAS_METADATA,
     }
 )
 _PICKLE_BASED = frozenset(
@@ -120,6 +128,9 @@ _WEIGHTS = frozenset(
         Format.GGUF,
         Format.ONNX,
         Format.TFLITE,
+        Format.TF_SAVED_MODEL,
+        Format.TF_GRAPHDEF,
+        Format.NEMO,
     }
 )
 _ARCHIVES = frozenset(
@@ -177,6 +188,7 @@ _EXPECTED: dict[str, frozenset[Format]] = {
     ".xz": frozenset({Format.XZ}),
     ".7z": frozenset({Format.SEVEN_ZIP}),
     ".tar": frozenset({Format.TAR, Format.TORCH_TAR}),
+    ".nemo": frozenset({Format.NEMO, Format.TAR, Format.GZIP}),
 }
 
 
@@ -261,6 +273,8 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.ZLIB
     if _looks_like_onnx(head, size):  # a ModelProto by structure (formats/onnx.py)
         return Format.ONNX
+    if graph := tensorflow.identify(head, size):  # TF protobufs by structure (formats/tensorflow)
+        return Format(graph.value)
     stripped = head.lstrip()
     if stripped.startswith((b"{", b"[")):
         return Format.JSON
@@ -480,7 +494,7 @@ def _zip_kind(path: Path) -> Format:
         return Format.TORCH_ZIP
     if names and all(n.endswith(".npy") for n in names):
         return Format.NUMPY_ZIP
-    if "config.json" in names and any(n.endswith(".weights.h5") for n in names):
+    if keras.is_keras_zip(names):
         return Format.KERAS
     return Format.ZIP
 
@@ -495,4 +509,6 @@ def _tar_kind(path: Path) -> Format:
         return Format.TAR
     if {"storages", "tensors", "pickle"} <= names:
         return Format.TORCH_TAR
+    if nemo.is_nemo_tar(names):
+        return Format.NEMO
     return Format.TAR

@@ -64,6 +64,8 @@ class FileScan:
         self.formats: list[Format] = []
         self._keys: set[tuple[str, str | None, str, str]] = set()
         self._refined: dict[str, Format] = {}
+        #: Blobs whose trailing zip is one of their own members, already scanned (not a polyglot).
+        self.zip_tail_is_member: set[str] = set()
 
     def add(self, finding: Finding) -> None:
         key = (
@@ -99,7 +101,11 @@ class FileScan:
         index = len(self.formats)
         self.formats.append(kind)
         handler_for(kind)(self, blob, kind, head)
-        if kind not in _ZIP_KINDS and self._has_zip_end(blob):
+        if (
+            kind not in _ZIP_KINDS
+            and blob.location not in self.zip_tail_is_member
+            and self._has_zip_end(blob)
+        ):
             # a zip with a prefix (polyglot): zipfile and some loaders read it from the end
             from supplychain.scanning.containers import scan_zip
 

@@ -18,6 +18,10 @@ from supplychain.scanning.results import Finding, Severity
 
 RULE_TEMPLATE = "template.code-execution"
 RULE_TEMPLATE_INCLUDE = "template.loads-other-files"
+#: Names of standalone template files (transformers writes ``chat_template.jinja``).
+TEMPLATE_SUFFIXES = (".jinja", ".jinja2", ".j2")
+#: Largest standalone template read (real ones are a few kilobytes).
+MAX_TEMPLATE = 4 << 20
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"__[A-Za-z_]+__"), "reaches a dunder attribute (Python internals)"),

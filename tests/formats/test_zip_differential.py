@@ -17,12 +17,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import zipcraft
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from supplychain.formats.ziparchive import ZipFormatError, member_source, read_zip
 from supplychain.scanning import Severity, scan_file
+from tests.formats import zipcraft
 
 torch = pytest.importorskip("torch")
 

@@ -7,9 +7,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import zipcraft
 
 from supplychain.formats.ziparchive import ZipFormatError, member_source, read_zip
+from tests.formats import zipcraft
 
 
 def _payloads(data: bytes) -> dict[str, set[bytes]]:

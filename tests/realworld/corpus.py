@@ -174,7 +174,15 @@ def _library_versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     parts = []
-    for name in ("torch", "scikit-learn", "xgboost-cpu", "lightgbm", "onnx", "transformers"):
+    for name in (
+        "torch",
+        "scikit-learn",
+        "xgboost-cpu",
+        "lightgbm",
+        "onnx",
+        "transformers",
+        "keras",
+    ):
         try:
             parts.append(f"{name}-{version(name)}")
         except PackageNotFoundError:

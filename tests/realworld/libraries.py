@@ -232,6 +232,62 @@ def build_transformers(root: Path) -> list[Artifact]:
     return artifacts
 
 
+def build_keras(root: Path) -> list[Artifact]:
+    import os
+
+    # Keras picks its backend at import; torch is the one installed here
+    os.environ["KERAS_BACKEND"] = "torch"
+    import keras
+
+    keras.utils.set_random_seed(0)
+    root.mkdir(parents=True, exist_ok=True)
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(8, activation="relu")(inputs)
+    hidden = keras.layers.Dropout(0.1)(hidden)
+    outputs = keras.layers.Dense(2, activation="softmax")(hidden)
+    functional = keras.Model(inputs, outputs)
+    functional.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    sequential = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    functional.save(root / "functional.keras")
+    sequential.save(root / "sequential.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "HDF5 is a legacy format"
+        import logging
+
+        logging.getLogger("absl").setLevel(logging.ERROR)
+        functional.save(root / "functional.h5")
+    functional.save_weights(root / "functional.weights.h5")
+    return [
+        _art(root, "functional.keras", "keras", "keras 3 (torch) Model.save .keras"),
+        _art(root, "sequential.keras", "keras", "keras 3 (torch) Sequential.save .keras"),
+        _art(root, "functional.h5", "hdf5", "keras 3 (torch) Model.save legacy .h5"),
+        _art(root, "functional.weights.h5", "hdf5", "keras 3 (torch) save_weights"),
+    ]
+
+
+def build_chat_template(root: Path) -> list[Artifact]:
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"[UNK]": 0, "hello": 1, "<|im_start|>": 2, "<|im_end|>": 3}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()  # type: ignore[assignment]
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="[UNK]", eos_token="<|im_end|>"
+    )
+    # the ChatML template many chat models ship; transformers 5 writes it as chat_template.jinja
+    tokenizer.chat_template = (
+        "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
+        "message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}"
+        "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+    )
+    tokenizer.save_pretrained(root)
+    return [
+        _art(root, "chat_template.jinja", "chat-template", "transformers save_pretrained"),
+        _art(root, "tokenizer_config.json", "json", "transformers tokenizer save_pretrained"),
+    ]
+
+
 #: (name, modules the builder needs, builder)
 BUILDERS: tuple[tuple[str, tuple[str, ...], Builder], ...] = (
     ("torch", ("torch",), build_torch),
@@ -240,6 +296,8 @@ BUILDERS: tuple[tuple[str, tuple[str, ...], Builder], ...] = (
     ("xgboost", ("xgboost",), build_xgboost),
     ("lightgbm", ("lightgbm",), build_lightgbm),
     ("transformers", ("torch", "transformers"), build_transformers),
+    ("keras", ("torch", "keras", "h5py"), build_keras),
+    ("chat-template", ("transformers", "tokenizers"), build_chat_template),
 )
 
 

@@ -13,20 +13,22 @@ from supplychain.scanning.containers.archives import (
     scan_compressed,
     scan_legacy,
     scan_seven_zip,
-    scan_tar,
     scan_zip,
 )
 from supplychain.scanning.containers.files import (
     nothing_to_run,
     scan_gguf,
-    scan_json,
     scan_npy,
     scan_safetensors,
     unknown,
     unsupported,
 )
+from supplychain.scanning.containers.keras import scan_hdf5
+from supplychain.scanning.containers.nemo import scan_tar_or_nemo
 from supplychain.scanning.containers.onnx import scan_onnx
 from supplychain.scanning.containers.streams import scan_raw_pickle
+from supplychain.scanning.containers.tensorflow import scan_keras_metadata, scan_tensorflow
+from supplychain.scanning.containers.text import scan_json_or_template, scan_text
 
 __all__ = ["Handler", "handler_for", "scan_zip"]
 
@@ -38,8 +40,8 @@ _HANDLERS: dict[Format, Handler] = {
     Format.NUMPY_ZIP: scan_zip,
     Format.KERAS: scan_zip,
     Format.ZIP: scan_zip,
-    Format.TORCH_TAR: scan_tar,
-    Format.TAR: scan_tar,
+    Format.TORCH_TAR: scan_tar_or_nemo,
+    Format.TAR: scan_tar_or_nemo,
     Format.NUMPY: scan_npy,
     Format.SAFETENSORS: scan_safetensors,
     Format.GZIP: scan_compressed,
@@ -50,13 +52,17 @@ _HANDLERS: dict[Format, Handler] = {
     Format.ZSTD: unsupported("zstd streams are not supported (no decoder installed)"),
     Format.LZ4: unsupported("lz4 streams are not supported (no decoder installed)"),
     Format.SEVEN_ZIP: scan_seven_zip,
-    Format.HDF5: unsupported("HDF5 (Keras .h5) files are not inspected for Lambda layers yet"),
+    Format.HDF5: scan_hdf5,
+    Format.TF_SAVED_MODEL: scan_tensorflow,
+    Format.TF_GRAPHDEF: scan_tensorflow,
+    Format.TF_KERAS_METADATA: scan_keras_metadata,
+    Format.NEMO: scan_tar_or_nemo,
     Format.GGUF: scan_gguf,
     Format.ONNX: scan_onnx,
     Format.TFLITE: nothing_to_run,
-    Format.JSON: scan_json,
+    Format.JSON: scan_json_or_template,
     Format.EMPTY: nothing_to_run,
-    Format.TEXT: nothing_to_run,
+    Format.TEXT: scan_text,
     Format.UNKNOWN: unknown,
 }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import struct
 import tarfile
 import weakref
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from supplychain.formats import compression, joblib, torch
+from supplychain.formats.keras import is_keras_zip
 from supplychain.formats.sniff import Format
 from supplychain.formats.ziparchive import (
     STORED,
@@ -31,11 +31,11 @@ from supplychain.picklevm.source import SourceError, SourceLimit
 from supplychain.scanning.blob import Blob, TooLargeToSpool
 from supplychain.scanning.containers._base import (
     RULE_CONTAINER,
-    RULE_KERAS_LAMBDA,
     RULE_TORCHSCRIPT,
     RULE_TRAILING,
     RULE_ZIP,
 )
+from supplychain.scanning.containers.keras import scan_keras_zip_config
 from supplychain.scanning.containers.streams import (
     report_result,
     scan_pickle_stream,
@@ -116,7 +116,7 @@ def _scan_reading(scan: FileScan, blob: Blob, handle: object, view: _Reading, re
     archive = view.archive
     layout = torch.torch_zip_layout(archive)
     names = [m.name for m in archive.members]
-    keras = "config.json" in names and any(n.endswith(".weights.h5") for n in names)
+    keras = is_keras_zip(names)
     if refine:
         if layout is not None:
             scan.refine(blob, Format.TORCHSCRIPT if layout.torchscript else Format.TORCH_ZIP)
@@ -131,7 +131,7 @@ def _scan_reading(scan: FileScan, blob: Blob, handle: object, view: _Reading, re
         return
     config = archive.get("config.json")
     if keras and config is not None and config.version not in view.seen:
-        _scan_keras_config(scan, blob, handle, config, view.label)
+        scan_keras_zip_config(scan, blob, handle, archive, view.label, decompression_budget(scan))
     for member in archive.members:
         if member.name.endswith("/"):
             continue
@@ -139,61 +139,6 @@ def _scan_reading(scan: FileScan, blob: Blob, handle: object, view: _Reading, re
             continue  # Keras v3 reads only arrays from it (h5py); the code risk is config.json
         if view.first_time(member):
             _scan_member(scan, blob, handle, member, view.label)
-
-
-#: Keras layers whose config carries Python code (marshalled bytecode or a function reference).
-_CODE_LAYERS = frozenset({"Lambda"})
-MAX_KERAS_CONFIG = 64 << 20
-
-
-def _scan_keras_config(
-    scan: FileScan, blob: Blob, handle: object, member: ZipMember, label: str
-) -> None:
-    where = _join(blob.location, "config.json" + label)
-    if not member.readable or member.size > MAX_KERAS_CONFIG:
-        scan.could_not_scan(blob, "the Keras config.json is unreadable or too large")
-        return
-    try:
-        source = member_source(
-            handle,  # type: ignore[arg-type]
-            member,
-            cap=MAX_KERAS_CONFIG,
-            budget=decompression_budget(scan),
-        )
-        raw = source.read(MAX_KERAS_CONFIG)
-    except SourceError as exc:
-        scan.could_not_scan(blob, f"the Keras config.json cannot be read: {exc}")
-        return
-    try:
-        config = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        scan.add(Finding(RULE_CONTAINER, Severity.MEDIUM, "Keras config.json is not JSON", where))
-        return
-    for path, layer in _layers(config, "config.json"):
-        scan.add(
-            Finding(
-                RULE_KERAS_LAMBDA,
-                Severity.HIGH,
-                f"Keras {layer} layer at {path}: it carries Python code that runs when the model "
-                "is loaded with safe_mode=False (CVE-2024-3660, CVE-2025-1550)",
-                where,
-            )
-        )
-
-
-def _layers(node: object, path: str) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    stack: list[tuple[object, str]] = [(node, path)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, dict):
-            name = item.get("class_name")
-            if isinstance(name, str) and name in _CODE_LAYERS:
-                found.append((where, name))
-            stack.extend((v, f"{where}/{k}") for k, v in item.items())
-        elif isinstance(item, list):
-            stack.extend((v, f"{where}/{i}") for i, v in enumerate(item))
-    return sorted(found)
 
 
 def _join(location: str, name: str) -> str:
