@@ -19,7 +19,7 @@ from supplychain.conversion import (
     UnsupportedContentError,
     convert,
 )
-from supplychain.errors import SupplychainError
+from supplychain.errors import InputError, SupplychainError
 from tests.conversion import checkpoints
 from tests.conversion.reading import read_safetensors
 
@@ -234,14 +234,27 @@ def test_nested_checkpoint_keys(tmp_path: Path) -> None:
     _, ours, _ = converted(source, tmp_path, key="model", overwrite=True)
     assert set(ours) == {"encoder.weight", "head.0", "head.1"}
     assert torch.equal(ours["head.0"], model["head"][0])
-    conversion, ours, _ = converted(source, tmp_path, overwrite=True)
-    assert set(ours) == {
-        "model.encoder.weight",
-        "model.head.0",
-        "model.head.1",
-        "ema.encoder.weight",
+    # a model and its EMA copy beside an epoch and optimizer state: the user chooses
+    with pytest.raises(InputError) as choose:
+        convert(source, tmp_path / "default.safetensors")
+    assert "--key model (3 tensors)" in choose.value.problem
+    assert "--key ema (1 tensors)" in choose.value.problem
+    assert not (tmp_path / "default.safetensors").exists()
+
+
+def test_training_checkpoint_exports_its_one_state_dict(tmp_path: Path) -> None:
+    model = {"module.encoder.weight": torch.randn(2, 3), "module.bias": torch.ones(2)}
+    state = {
+        "epoch": 4,
+        "model_state_dict": model,
+        "optimizer_state_dict": {"state": {0: {"m": torch.ones(1)}}, "param_groups": []},
     }
-    assert {s.path for s in conversion.skipped} == {"optimizer", "epoch"}
+    source = save(state, tmp_path / "train.pt")
+    conversion, ours, _ = converted(source, tmp_path)
+    assert conversion.selected == ("model_state_dict",)
+    assert conversion.stripped_prefix == "module."
+    assert_same(ours, {k.removeprefix("module."): v for k, v in model.items()}, {})
+    assert {s.path for s in conversion.skipped} == {"epoch", "optimizer_state_dict"}
 
 
 def test_state_dict_is_unwrapped_repeatedly(tmp_path: Path) -> None:
