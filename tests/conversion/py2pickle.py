@@ -36,6 +36,10 @@ class Py2Str(bytes):
     """A Python 2 ``str`` (bytes; state-dict keys, 'storage', 'cpu')."""
 
 
+class Py2Int(int):
+    """A Python 2 ``int`` too big for BININT (``id(p)`` on 64 bits): pickled as text ``INT``."""
+
+
 @dataclass(frozen=True, eq=False)
 class Global:
     module: str
@@ -47,6 +51,15 @@ class Reduce:
     """An object whose ``__reduce__`` gave ``(func, args[, state])``."""
 
     func: Global
+    args: tuple[Any, ...]
+    state: Any = None
+
+
+@dataclass(eq=False)
+class NewObj:
+    """An object pickled by ``copy_reg.__reduce_ex__``: ``cls.__new__(cls, *args)``, BUILD."""
+
+    cls: Global
     args: tuple[Any, ...]
     state: Any = None
 
@@ -153,6 +166,14 @@ class Py2Pickler:
         elif isinstance(obj, Global):
             self.out += b"c" + obj.module.encode() + b"\n" + obj.name.encode() + b"\n"
             self.memoize(obj)
+        elif isinstance(obj, NewObj):
+            self.save(obj.cls)
+            self.save(obj.args)
+            self.out += b"\x81"
+            self.memoize(obj)
+            if obj.state is not None:
+                self.save(obj.state)
+                self.out += b"b"
         elif isinstance(obj, Reduce):
             self.save(obj.func)
             self.save(obj.args)
@@ -171,6 +192,8 @@ class Py2Pickler:
             self.out += b"M" + struct.pack("<H", value)
         elif -(2**31) <= value < 2**31:
             self.out += b"J" + struct.pack("<i", value)
+        elif isinstance(value, Py2Int):  # a 64-bit Python 2 int: the text INT opcode
+            self.out += b"I" + str(int(value)).encode() + b"\n"
         else:  # a Python 2 long
             data = _encode_long(value)
             self.out += b"\x8a" + bytes([len(data)]) + data
@@ -250,6 +273,14 @@ def tensor_v2(
         global_("torch._utils", "_rebuild_tensor_v2"),
         (storage, offset, size, stride, False, hooks),
     )
+
+
+def tensor_v0(
+    storage: Storage, offset: int, size: tuple[int, ...], stride: tuple[int, ...]
+) -> NewObj:
+    """torch 0.1: no ``__reduce__``; ``copy_reg`` pickled ``FloatTensor.__new__`` + BUILD state."""
+    tensor_class = storage.storage_class.replace("Storage", "Tensor")
+    return NewObj(global_("torch", tensor_class), (), (storage, offset, size, stride))
 
 
 def tensor_v1(

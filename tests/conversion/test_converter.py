@@ -477,3 +477,32 @@ def test_a_bare_tensor_file(tmp_path: Path) -> None:
     assert [t.name for t in conversion.tensors] == ["embedding"]
     assert conversion.torch_check is not None and conversion.torch_check.status == "match"
     assert_same(ours, {"embedding": tensor}, {})
+
+
+def test_a_refused_shard_refuses_its_whole_set_but_not_other_files(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    shards = {
+        "pytorch_model-00001-of-00002.bin": {"a": torch.ones(2)},
+        "pytorch_model-00002-of-00002.bin": {"b": torch.ones(2, dtype=torch.complex128)},
+    }
+    for name, state in shards.items():
+        save(state, model / name)
+    (model / "pytorch_model.bin.index.json").write_text(
+        json.dumps({"metadata": {}, "weight_map": {"a": shards_name(1), "b": shards_name(2)}})
+    )
+    save({"w": torch.zeros(3)}, model / "extra.pt")
+
+    report = convert(model)
+
+    assert [f.source_name for f in report.files] == ["extra.pt"]
+    assert report.exit_code == ConvertExit.PARTIAL and not report.indexes
+    refused = {r.name: r for r in report.refused_files}
+    assert refused[shards_name(2)].exit_code == ConvertExit.UNSUPPORTED
+    assert "another shard" in refused[shards_name(1)].problem
+    assert not list(model.glob("model*.safetensors*"))
+    assert (model / "extra.safetensors").is_file()
+
+
+def shards_name(index: int) -> str:
+    return f"pytorch_model-0000{index}-of-00002.bin"
