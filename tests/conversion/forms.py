@@ -95,6 +95,19 @@ def _py2_imagenet(pickler: py2.Py2Pickler, *, optimizer_ids: bool) -> dict[Any, 
     }
 
 
+def _py2_storage_view(pickler: py2.Py2Pickler) -> py2.Reduce:
+    """Two storages that are slices of one root storage (``view_metadata``)."""
+    root = py2.Storage("FloatStorage", "94371234567168", _floats(8), 4)
+    first = py2.StorageView(root, "94371234569999", 2, 4)
+    second = py2.StorageView(root, "94371234571111", 5, 3)
+    items = [
+        ("a", py2.tensor_v2(first, 0, (2, 2), (2, 1))),
+        ("b", py2.tensor_v2(second, 1, (2,), (1,))),
+        ("whole", py2.tensor_v2(root, 0, (8,), (1,))),
+    ]
+    return py2.py2_ordered_dict(pickler, items)
+
+
 def _py2_unicode_keys(pickler: py2.Py2Pickler) -> py2.Reduce:
     storage = py2.Storage("DoubleStorage", "1407", struct.pack("<3d", 1.5, 2.5, 3.5), 8)
     items = [("encoder.w\u00e9ight", py2.tensor_v2(storage, 0, (3,), (1,)))]
@@ -128,6 +141,7 @@ PY2_FORMS: dict[str, Form] = {
         "64-bit ints (optimizer param ids); the state_dict is converted",
     ),
     "py2-unicode-keys": Form(_py2_file(_py2_unicode_keys)),
+    "py2-torch0.4-storage-views": Form(_py2_file(_py2_storage_view)),
     "py2-list-of-tensors": Form(_py2_file(_py2_list)),
 }
 

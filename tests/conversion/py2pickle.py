@@ -79,6 +79,16 @@ class Storage:
         return len(self.data) // self.itemsize
 
 
+@dataclass(eq=False)
+class StorageView:
+    """Old torch's storage view: ``view_metadata = (view_key, offset, size)`` on the root's id."""
+
+    root: Storage
+    key: str
+    offset: int
+    size: int
+
+
 @dataclass
 class Py2Pickler:
     memo_start: int = 0
@@ -120,6 +130,21 @@ class Py2Pickler:
 
     # -- values --------------------------------------------------------------------------------
     def save(self, obj: Any) -> None:
+        if isinstance(obj, StorageView):
+            root = obj.root
+            self.storages[root.key] = root
+            view = (self.intern(obj.key), obj.offset, obj.size)
+            pid = (
+                self.intern("storage"),
+                global_("torch", root.storage_class),
+                self.intern(root.key),
+                self.intern(root.location),
+                root.numel,
+                view,
+            )
+            self.save(pid)
+            self.out += b"Q"
+            return
         if isinstance(obj, Storage):
             self.storages[obj.key] = obj
             pid = (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import math
+import struct
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from supplychain.conversion import ConversionReport, convert
+from supplychain.conversion import CheckpointFormatError, ConversionReport, convert
 from supplychain.errors import InputError, SupplychainError
+from tests.conversion import py2pickle as py2
 from tests.conversion import torchref
 from tests.conversion.forms import FORMS, PY2_FORMS
 
@@ -174,3 +176,15 @@ def _first_tensor(value: Any) -> list[Any]:
             if found:
                 return found
     return []
+
+
+def test_storage_view_past_its_root_is_refused(tmp_path: Path) -> None:
+    pickler = py2.Py2Pickler()
+    root = py2.Storage("FloatStorage", "1", struct.pack("<4f", 1, 2, 3, 4), 4)
+    view = py2.StorageView(root, "2", 2, 3)  # elements 2..5 of a 4-element storage
+    source = tmp_path / "view.pt"
+    state = py2.py2_ordered_dict(pickler, [("w", py2.tensor_v2(view, 0, (3,), (1,)))])
+    source.write_bytes(py2.legacy_file(pickler, state))
+    with pytest.raises(CheckpointFormatError, match="reaches past the 16 bytes of storage 1"):
+        convert(source, tmp_path / "out.safetensors")
+    assert not (tmp_path / "out.safetensors").exists()
