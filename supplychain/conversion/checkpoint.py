@@ -27,7 +27,7 @@ from supplychain.conversion.storage import Bytes, inflate_member
 from supplychain.conversion.tree import Mapping, Node, TensorView, Unsupported
 from supplychain.formats import numpy as npy
 from supplychain.formats import torch as torch_formats
-from supplychain.formats.sniff import Format, sniff_bytes
+from supplychain.formats.sniff import LEGACY_TORCH_MAGIC, Format, sniff_bytes
 from supplychain.formats.ziparchive import STORED, ZipArchive, ZipFormatError, ZipMember, read_zip
 from supplychain.picklevm import (
     ALL_FRAMES,
@@ -512,6 +512,15 @@ def _open_legacy(path: Path, handle: BinaryIO, size: int, scratch: str | None) -
 def _open_pickle(path: Path, handle: BinaryIO, size: int, scratch: str | None) -> Checkpoint:
     whole = Bytes(path.name, size, fd=handle.fileno(), offset=0)
     result = _parse(whole, NO_FRAMES, path, "the pickle")
+    if type(result.value) is int and result.value == LEGACY_TORCH_MAGIC:
+        # torch's legacy writer with pickle_protocol >= 4: neither torch's weights-only
+        # loader nor the scanner (which sees one pickle and trailing bytes) reads past it
+        raise UnsupportedContentError(
+            f"a legacy torch checkpoint written with pickle protocol {result.protocol}, "
+            "which neither torch.load(weights_only=True) nor the scanner reads",
+            path=path,
+            hint="re-save it with torch.save(obj, f) (zip format) in a sandbox",
+        )
 
     def persistent(pid: Any) -> tuple[str, str, int]:
         raise UnsafeCheckpointError(
