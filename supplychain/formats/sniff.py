@@ -13,6 +13,8 @@ import struct
 import zipfile
 from pathlib import Path
 
+from supplychain.formats.onnx import looks_like_model as _looks_like_onnx
+
 #: How much of the start of a file identification looks at.
 HEAD_SIZE = 4096
 #: safetensors refuses headers above 100 MB; anything larger is not safetensors.
@@ -158,8 +160,19 @@ _EXPECTED: dict[str, frozenset[Format]] = {
 }
 
 
+#: Double suffixes that name one format (torch's long-standing ``checkpoint.pth.tar``
+#: is whatever torch.save wrote, zip or legacy, not a tar file).
+_EXPECTED_DOUBLE: dict[str, frozenset[Format]] = {
+    ".pth.tar": _EXPECTED[".pth"] | _EXPECTED[".tar"],
+}
+
+
 def expected_formats(name: str) -> frozenset[Format] | None:
     """Formats a file with this name may have, or None when the extension says nothing."""
+    lowered = name.lower()
+    for double, formats in _EXPECTED_DOUBLE.items():
+        if lowered.endswith(double):
+            return formats
     suffix = os.path.splitext(name)[1].lower()
     return _EXPECTED.get(suffix)
 
@@ -216,7 +229,7 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return _zip_kind(path) if path is not None else Format.ZIP
     if _is_zlib(head):
         return Format.ZLIB
-    if _looks_like_onnx(head):
+    if _looks_like_onnx(head, size):  # a ModelProto by structure (formats/onnx.py)
         return Format.ONNX
     stripped = head.lstrip()
     if stripped.startswith((b"{", b"[")):
@@ -249,14 +262,6 @@ def _is_zlib(head: bytes) -> bool:
     if len(head) < 2 or head[0] != 0x78:
         return False
     return (head[0] << 8 | head[1]) % 31 == 0 and head[1] in (0x01, 0x5E, 0x9C, 0xDA)
-
-
-def _looks_like_onnx(head: bytes) -> bool:
-    # ModelProto starts with ir_version (field 1, varint: 0x08) and names its
-    # producer/domain early; the "onnx" marker keeps this from matching noise.
-    return (
-        head[:1] == b"\x08" and len(head) > 2 and head[1] < 0x20 and b"onnx" in head[:512].lower()
-    )
 
 
 def _looks_like_protocol0_pickle(head: bytes) -> bool:

@@ -19,6 +19,7 @@ from supplychain.picklevm import (
     Global,
     Outcome,
     ParseOptions,
+    PersistentRef,
     PickleResult,
     Source,
     parse,
@@ -92,6 +93,28 @@ def torch_zip_layout(archive: ZipArchive) -> TorchZipLayout | None:
         m.name.endswith("constants.pkl") for m in archive.members
     )
     return TorchZipLayout(prefix, pickles, records, archive.get(prefix + "byteorder"), torchscript)
+
+
+def legacy_module_class(node: Any) -> Global | None:
+    """The class a legacy whole-module ``persistent_load`` hands back, or None.
+
+    ``torch.save(module, _use_new_zipfile_serialization=False)`` records each
+    ``nn.Module`` class as the persistent id ``("module", cls, source_file,
+    source)``, and legacy ``torch.load`` returns ``cls`` for it: calling that
+    reference calls ``cls``, an import graded like any other. Loaders without
+    this rule (pickle.load, zip torch.load) refuse the id before anything runs.
+    """
+    if not isinstance(node, PersistentRef):
+        return None
+    pid = node.pid
+    if not (isinstance(pid, tuple) and len(pid) == 4 and pid[0] in ("module", b"module")):
+        return None
+    cls, source_file, source = pid[1], pid[2], pid[3]
+    if not isinstance(cls, Global) or cls.qualified is None:
+        return None
+    if not all(part is None or isinstance(part, str) for part in (source_file, source)):
+        return None
+    return cls
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from supplychain.formats.torch import legacy_module_class
 from supplychain.picklevm import Call, Global, Outcome, PickleResult
 from supplychain.scanning.policy import Policy
 from supplychain.scanning.results import Finding, Severity
@@ -44,7 +45,7 @@ def analyse(
     is not reported.
     """
     findings: list[Finding] = []
-    called = {id(c.callee) for c in result.calls}
+    called = {id(legacy_module_class(c.callee) or c.callee) for c in result.calls}
     findings.extend(_global_findings(result.globals, called, policy, location, base, probe))
     findings.extend(_unresolved_calls(result.calls, location, base))
     for mutation in result.mutations:
@@ -155,6 +156,8 @@ def _global_findings(
 def _unresolved_calls(calls: Iterable[Call], location: str, base: int) -> list[Finding]:
     findings = []
     for call in calls:
+        if legacy_module_class(call.callee) is not None:
+            continue  # the class is graded as the Global it names
         if call.target is None and not (
             isinstance(call.callee, Global) and call.callee.module is None
         ):

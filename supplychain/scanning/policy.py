@@ -38,6 +38,8 @@ class Policy:
     medium: dict[Key, str] = field(default_factory=dict)
     critical_names: dict[Key, str] = field(default_factory=dict)
     critical_modules: dict[str, str] = field(default_factory=dict)
+    #: Prefixes that are not Python packages (TorchScript's ``__torch__``), longest first.
+    namespaces: tuple[tuple[str, Verdict], ...] = ()
 
     def grade(self, node: Global) -> Verdict:
         """The severity of importing ``node`` (a call of it is graded the same way)."""
@@ -53,6 +55,9 @@ class Policy:
         critical = self._critical(node.module, node.name)
         if critical is not None:
             return Verdict(Severity.CRITICAL, critical)
+        namespace = None if node.dotted else self._namespace(node.module)
+        if namespace is not None:
+            return namespace
         if node.dotted:
             parts = node.name.split(".")
             if any(p.startswith("__") and p.endswith("__") for p in parts):
@@ -83,6 +88,12 @@ class Policy:
             probe = probe.rpartition(".")[0]
         return None
 
+    def _namespace(self, module: str) -> Verdict | None:
+        for prefix, verdict in self.namespaces:
+            if module == prefix or module.startswith(prefix + "."):
+                return verdict
+        return None
+
     def extended(self, entries: list[tuple[Key, Severity, str]]) -> Policy:
         info = dict(self.info)
         medium = dict(self.medium)
@@ -92,7 +103,7 @@ class Policy:
                 medium.pop(key, None)
             else:
                 info.pop(key, None)
-        return Policy(info, medium, self.critical_names, self.critical_modules)
+        return Policy(info, medium, self.critical_names, self.critical_modules, self.namespaces)
 
 
 def split_key(text: str) -> Key:
@@ -117,7 +128,17 @@ def builtin_policy() -> Policy:
         medium={split_key(k): v for k, v in raw["medium"].items()},
         critical_names={split_key(k): v for k, v in raw["critical"]["names"].items()},
         critical_modules=dict(raw["critical"]["modules"]),
+        namespaces=_namespaces(raw.get("namespaces", {})),
     )
+
+
+def _namespaces(raw: dict[str, dict[str, str]]) -> tuple[tuple[str, Verdict], ...]:
+    """Namespace verdicts, longest prefix first (so the more precise entry wins)."""
+    entries = [
+        (prefix, Verdict(Severity(entry["severity"]), entry["reason"]))
+        for prefix, entry in raw.items()
+    ]
+    return tuple(sorted(entries, key=lambda item: -len(item[0])))
 
 
 def load_allowlist(path: str | os.PathLike[str], base: Policy | None = None) -> Policy:

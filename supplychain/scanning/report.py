@@ -64,6 +64,10 @@ RULES: dict[str, tuple[str, str]] = {
     "container.malformed": ("medium", "The container is malformed."),
     "container.trailing-data": ("medium", "Bytes that belong to no part of the format."),
     "keras.lambda-layer": ("high", "A Keras Lambda layer carries Python code."),
+    "onnx.external-data-escape": (
+        "high",
+        "An ONNX tensor's external data lies outside the model's folder (absolute path or '..').",
+    ),
     "template.code-execution": (
         "high",
         "A chat template reaches Python internals or runs "
