@@ -243,9 +243,6 @@ def _modern_forms() -> dict[str, Form]:
         _saved(lambda: _module_state().state_dict(), legacy=False, pickle_protocol=4),
         differs="protocol 4/5 pickles are read (torch's weights-only loader lacks FRAME)",
     )
-    forms["torch2.13-legacy-protocol4"] = Form(
-        _saved(lambda: _module_state().state_dict(), legacy=True, pickle_protocol=4)
-    )
     return forms
 
 

@@ -21,8 +21,15 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from supplychain.conversion import CheckpointFormatError, ConversionReport, convert
+from supplychain.conversion import (
+    CheckpointFormatError,
+    ConversionReport,
+    UnsupportedContentError,
+    convert,
+)
+from supplychain.conversion.checkpoint import open_checkpoint
 from supplychain.errors import InputError, SupplychainError
+from supplychain.formats.sniff import Format
 from tests.conversion import py2pickle as py2
 from tests.conversion import torchref
 from tests.conversion.forms import FORMS, PY2_FORMS
@@ -188,3 +195,15 @@ def test_storage_view_past_its_root_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CheckpointFormatError, match="reaches past the 16 bytes of storage 1"):
         convert(source, tmp_path / "out.safetensors")
     assert not (tmp_path / "out.safetensors").exists()
+
+
+def test_a_legacy_file_read_as_a_plain_pickle_is_refused_by_name(tmp_path: Path) -> None:
+    """Where the sniffer takes a legacy file for one pickle, the rest was never scanned."""
+    import torch
+
+    source = tmp_path / "p4.pt"
+    torch.save(
+        {"w": torch.ones(2)}, source, _use_new_zipfile_serialization=False, pickle_protocol=4
+    )
+    with pytest.raises(UnsupportedContentError, match="legacy torch checkpoint written with"):
+        open_checkpoint(source, kind=Format.PICKLE)
