@@ -206,6 +206,22 @@ def test_directory_where_nothing_converts_exits_with_the_refusal(
     assert not (model / "evil.safetensors").exists()
 
 
+def test_dataparallel_prefix_is_removed_unless_kept(tmp_path: Path, run_cli: RunCli) -> None:
+    state = OD((("module.w", tensor("0", 4, (4,), (1,))), ("module.b", tensor("0", 4, (2,), (1,)))))
+    source = torch_zip(tmp_path / "dp.pt", dumps(state), {"0": floats(1, 2, 3, 4)})
+    stripped = run_cli("convert", source, "-o", tmp_path / "a.safetensors", "--json")
+    assert stripped.exit_code == 0, stripped
+    (conversion,) = json.loads(stripped.stdout)["files"]
+    assert [t["name"] for t in conversion["tensors"]] == ["b", "w"]
+    assert conversion["stripped_prefix"] == "module."
+    kept = run_cli(
+        "convert", source, "-o", tmp_path / "b.safetensors", "--json", "--keep-module-prefix"
+    )
+    assert kept.exit_code == 0, kept
+    (conversion,) = json.loads(kept.stdout)["files"]
+    assert [t["name"] for t in conversion["tensors"]] == ["module.b", "module.w"]
+
+
 def test_help_documents_directory_mode_and_its_exit_code(run_cli: RunCli) -> None:
     result = run_cli("convert", "--help")
     text = " ".join(result.stdout.split())
