@@ -95,7 +95,10 @@ def convert(
     DataParallel's ``module.`` when every tensor name starts with it.
     Returns a :class:`ConversionReport`;
     raises a :class:`~supplychain.errors.SupplychainError` subclass whose
-    ``exit_code`` says why nothing was written.
+    ``exit_code`` says why nothing was written. In a directory a refused
+    checkpoint does not stop the others: it is listed in the report's
+    ``refused_files`` (exit code 5); only when none converts is the first
+    refusal raised.
     """
     started = time.perf_counter()
     source_path = Path(source)
