@@ -40,13 +40,33 @@ Free space is checked before writing. A SIGTERM or SIGKILL mid-write leaves
 no partial file behind.
 
 \b
+What is exported: torch's weights-only forms (dict, OrderedDict, Counter,
+lists and tuples of tensors; Python-2-era OrderedDicts pickled as a list of
+[key, tensor] pairs; torch 0.1-0.3 tensors) and numpy arrays. A training
+checkpoint is unwrapped to its state dict: 'state_dict' repeatedly, then the
+one mapping of tensors beside epochs and optimizer state ('model',
+'model_state_dict', 'module'...), named in the record as selected_key. When
+it holds several (a model and its EMA copy) the error lists the --key for
+each. DataParallel's 'module.' prefix is removed when every name has it
+(--keep-module-prefix keeps it). Optimizer state and other non-tensor values
+are left out and listed.
+
+\b
+A model directory converts what it can: a refused checkpoint does not stop
+the others (a shard set is converted whole or not at all), and the summary
+(text and --json "refused_files") lists each refused file with its reason.
+
+\b
 Exit codes: 0 converted and verified, 1 refused as unsafe (it would run code,
 an object on the path to a tensor cannot be read without running code, or
 the output would be far larger than its storages), 2 usage or input error
-(no checkpoint found, malformed checkpoint, not enough disk space), 3 content
-safetensors cannot hold (quantized, sparse, complex128 tensors, TorchScript,
-name collisions), 4 the output did not verify (nothing written), 143 stopped
-by SIGTERM (no partial file left), 70 internal error.""",
+(no checkpoint found, malformed checkpoint, several state dicts to choose
+from, not enough disk space), 3 content safetensors cannot hold (quantized,
+sparse, complex128 tensors, sets of tensors, TorchScript, name collisions),
+4 the output did not verify (nothing written), 5 a model directory was
+converted in part: some checkpoints were refused (listed), the others were
+written and verified; when none could be converted, the first refusal's own
+code. 143 stopped by SIGTERM (no partial file left), 70 internal error.""",
 )
 @click.argument("source", type=click.Path(path_type=str))
 @click.option(
@@ -72,6 +92,12 @@ by SIGTERM (no partial file left), 70 internal error.""",
     "--verify-with-torch",
     is_flag=True,
     help="Also compare with torch.load(weights_only=True), run in a subprocess (needs torch).",
+)
+@click.option(
+    "--keep-module-prefix",
+    is_flag=True,
+    help="Keep DataParallel's 'module.' at the front of every name (removed by default when "
+    "every tensor name starts with it).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 @click.option(
@@ -99,6 +125,7 @@ def convert_command(
     key: str | None,
     drop_non_tensors: bool,
     verify_with_torch: bool,
+    keep_module_prefix: bool,
     overwrite: bool,
     allow_expansion: bool,
     allow_symlinks: bool,
@@ -124,6 +151,7 @@ def convert_command(
             allow_symlinks=allow_symlinks,
             allow_expansion=allow_expansion,
             progress=state().progress,
+            strip_prefix=not keep_module_prefix,
         )
     except ConversionError as exc:
         findings = getattr(exc, "findings", ())
@@ -192,7 +220,14 @@ def _render(report: ConversionReport) -> None:
         )
     for skipped in report.skipped_files:
         _echo(f"skipped {quote_name(skipped.name)}: {skipped.reason}")
-    info(f"converted {len(report.files)} file(s) in {report.seconds:.2f} s")
+    for refused in report.refused_files:
+        hint = f" ({refused.hint})" if refused.hint else ""
+        _echo(
+            f"refused {quote_name(refused.name)} (exit {refused.exit_code}): "
+            f"{refused.problem}{hint}"
+        )
+    refused_count = f", refused {len(report.refused_files)}" if report.refused_files else ""
+    info(f"converted {len(report.files)} file(s){refused_count} in {report.seconds:.2f} s")
 
 
 def _render_file(conversion: FileConversion, human_bytes: object) -> None:
@@ -204,6 +239,8 @@ def _render_file(conversion: FileConversion, human_bytes: object) -> None:
         f"{quote_name(conversion.output_name)} ({size})"
     )
     selected = f" from {'.'.join(conversion.selected)}" if conversion.selected else ""
+    if conversion.stripped_prefix:
+        selected += f" ({quote_name(conversion.stripped_prefix)} removed from every name)"
     _echo(f"  {len(conversion.tensors)} tensors{selected}, {conversion.parameters:,} parameters")
     for name, kept in conversion.aliases.items():
         _echo(f"  tied: {quote_name(name)} -> {quote_name(kept)} (recorded in __metadata__)")

@@ -27,7 +27,7 @@ from supplychain.conversion.storage import Bytes, inflate_member
 from supplychain.conversion.tree import Mapping, Node, TensorView, Unsupported
 from supplychain.formats import numpy as npy
 from supplychain.formats import torch as torch_formats
-from supplychain.formats.sniff import Format, sniff_bytes
+from supplychain.formats.sniff import LEGACY_TORCH_MAGIC, Format, sniff_bytes
 from supplychain.formats.ziparchive import STORED, ZipArchive, ZipFormatError, ZipMember, read_zip
 from supplychain.picklevm import (
     ALL_FRAMES,
@@ -274,10 +274,6 @@ def _storage_pid(pid: Any, *, legacy: bool, path: Path) -> tuple[str, str, int]:
             "something else",
         )
     _, storage_type, key, location, numel = pid[:5]
-    if legacy and pid[5] is not None:
-        raise UnsupportedContentError(
-            "a legacy storage view (view_metadata) is not supported", path=path
-        )
     name = getattr(storage_type, "name", None)
     if getattr(storage_type, "module", None) not in dtypes.STORAGE_MODULES or not name:
         raise UnsafeCheckpointError(
@@ -309,6 +305,34 @@ def _agree(declared: dict[str, int], key: str, nbytes: int, path: Path) -> None:
             path=path,
             hint="the checkpoint is corrupt or crafted",
         )
+
+
+def _storage_view(
+    metadata: Any, root: str, root_bytes: int, storage_class: str, path: Path
+) -> tuple[str, tuple[str, int, int]]:
+    """Old torch's ``(view_key, offset, size)``: a storage that is a slice of ``root``.
+
+    torch's legacy loader wraps ``root[offset * itemsize : (offset + size) * itemsize]``
+    under ``view_key``; offsets and sizes count elements of the storage class.
+    """
+    itemsize = dtypes.storage_itemsize(storage_class) or 1
+    if not (
+        isinstance(metadata, tuple)
+        and len(metadata) == 3
+        and isinstance(metadata[0], str)
+        and all(type(v) is int and v >= 0 for v in metadata[1:])
+    ):
+        raise CheckpointFormatError(f"malformed storage view {_short(metadata)}", path=path)
+    view_key, offset, size = metadata
+    start, length = offset * itemsize, size * itemsize
+    if start + length > root_bytes:
+        raise CheckpointFormatError(
+            f"storage view {view_key!r} (bytes {start} to {start + length}) reaches past the "
+            f"{root_bytes} bytes of storage {root}",
+            path=path,
+            hint="the checkpoint is corrupt or crafted",
+        )
+    return f"{root}/view {view_key}", (root, start, length)
 
 
 def _first_declarations(
@@ -440,6 +464,8 @@ def _open_legacy(path: Path, handle: BinaryIO, size: int, scratch: str | None) -
         _checked(stacked.result, path, f"the legacy {stacked.role} pickle")
     records = {record.key: record for record in layout.storages}
     declared: dict[str, int] = {}
+    #: Storage views of old torch (view_metadata): view key -> (root key, byte offset, bytes).
+    views: dict[str, tuple[str, int, int]] = {}
 
     def persistent(pid: Any) -> tuple[str, str, int]:
         key, storage_class, nbytes = _storage_pid(pid, legacy=True, path=path)
@@ -454,7 +480,14 @@ def _open_legacy(path: Path, handle: BinaryIO, size: int, scratch: str | None) -
                 f"storage {key} holds {record.nbytes} bytes but the pickle declares {nbytes}",
                 path=path,
             )
-        return key, storage_class, nbytes
+        if pid[5] is None:
+            return key, storage_class, nbytes
+        view_key, view = _storage_view(pid[5], key, nbytes, storage_class, path)
+        if views.setdefault(view_key, view) != view or view_key in records:
+            raise CheckpointFormatError(
+                f"storage view {view_key!r} is declared twice, differently", path=path
+            )
+        return view_key, storage_class, view[2]
 
     checkpoint = Checkpoint(path, Format.TORCH_LEGACY, Mapping("empty"), "little", main.protocol)
     checkpoint.storage_dtypes = _first_declarations(main, persistent, path)
@@ -468,6 +501,14 @@ def _open_legacy(path: Path, handle: BinaryIO, size: int, scratch: str | None) -
     checkpoint._storages.update(inline.storages)
     checkpoint.storage_sizes = {r.key: r.nbytes for r in layout.storages}
     checkpoint.storage_sizes.update(inline.sizes)
+    for view_key, (root, start, length) in views.items():
+        checkpoint._storages[view_key] = Bytes(
+            f"storage {root}[{start}:{start + length}]",
+            length,
+            fd=fd,
+            offset=records[root].offset + start,
+        )
+        checkpoint.storage_sizes[view_key] = length
     referenced = {_pid_key(ref.pid) for ref in main.persistent_refs}
     orphans = [f"storage {r.key}" for r in layout.storages if r.key not in referenced]
     if layout.trailing:
@@ -480,6 +521,15 @@ def _open_legacy(path: Path, handle: BinaryIO, size: int, scratch: str | None) -
 def _open_pickle(path: Path, handle: BinaryIO, size: int, scratch: str | None) -> Checkpoint:
     whole = Bytes(path.name, size, fd=handle.fileno(), offset=0)
     result = _parse(whole, NO_FRAMES, path, "the pickle")
+    if type(result.value) is int and result.value == LEGACY_TORCH_MAGIC:
+        # torch's legacy writer with pickle_protocol >= 4: neither torch's weights-only
+        # loader nor the scanner (which sees one pickle and trailing bytes) reads past it
+        raise UnsupportedContentError(
+            f"a legacy torch checkpoint written with pickle protocol {result.protocol}, "
+            "which neither torch.load(weights_only=True) nor the scanner reads",
+            path=path,
+            hint="re-save it with torch.save(obj, f) (zip format) in a sandbox",
+        )
 
     def persistent(pid: Any) -> tuple[str, str, int]:
         raise UnsafeCheckpointError(

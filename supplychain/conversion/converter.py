@@ -36,13 +36,14 @@ from supplychain.conversion.report import (
     ConversionReport,
     FileConversion,
     IndexConversion,
+    RefusedFile,
     SkippedFile,
     TensorRecord,
 )
 from supplychain.conversion.select import Selection, select
 from supplychain.conversion.verify import self_check
 from supplychain.conversion.writer import TENSOR_DIGEST, write_plan
-from supplychain.errors import FileChangedError, InputError
+from supplychain.errors import FileChangedError, InputError, SupplychainError
 from supplychain.formats.sniff import Format, sniff
 from supplychain.hashing.engine import WorkItem, hash_items
 from supplychain.model.tree import FileIdentity, ModelFile, ModelTree, walk_model
@@ -77,6 +78,7 @@ def convert(
     allow_symlinks: bool = False,
     allow_expansion: bool = False,
     progress: bool | None = None,
+    strip_prefix: bool = True,
 ) -> ConversionReport:
     """Convert a pickle checkpoint (or every checkpoint of a model directory) to safetensors.
 
@@ -90,9 +92,14 @@ def convert(
     inside the model (a Hugging Face cache snapshot). ``allow_expansion``
     writes outputs larger than :data:`budget.EXPANSION_FACTOR` times the
     storages they are made from (refused by default: repeated storage bytes
-    can turn a tiny checkpoint into terabytes). Returns a :class:`ConversionReport`;
+    can turn a tiny checkpoint into terabytes). ``strip_prefix`` removes
+    DataParallel's ``module.`` when every tensor name starts with it.
+    Returns a :class:`ConversionReport`;
     raises a :class:`~supplychain.errors.SupplychainError` subclass whose
-    ``exit_code`` says why nothing was written.
+    ``exit_code`` says why nothing was written. In a directory a refused
+    checkpoint does not stop the others: it is listed in the report's
+    ``refused_files`` (exit code 5); only when none converts is the first
+    refusal raised.
     """
     started = time.perf_counter()
     source_path = Path(source)
@@ -110,17 +117,31 @@ def convert(
         )
     _check_outputs(jobs, tree, overwrite)
     shard_sets = {j.shard_set.index_name: j.shard_set for j in jobs if j.shard_set}
+    # in a directory one refused checkpoint does not refuse the others
+    refused: list[tuple[_Job, SupplychainError]] | None = None if source_path.is_file() else []
     with ThreadPoolExecutor(1, thread_name_prefix="convert-source-hash") as pool:
         hashes = pool.submit(hash_items, [WorkItem(j.file, 0, j.file.size) for j in jobs], "sha256")
         try:
-            jobs = _prepare(
+            hashed, jobs = (
                 jobs,
-                key,
-                drop_non_tensors,
-                skipped,
-                single=source_path.is_file(),
-                allow_expansion=allow_expansion,
+                _prepare(
+                    jobs,
+                    key,
+                    drop_non_tensors,
+                    skipped,
+                    single=source_path.is_file(),
+                    allow_expansion=allow_expansion,
+                    strip_prefix=strip_prefix,
+                    refused=refused,
+                ),
             )
+            if refused:
+                if not jobs:
+                    raise refused[0][1]  # nothing converted: the first refusal is the answer
+                hashes = _digests_of(hashes, hashed, jobs)
+                shard_sets = {
+                    name: s for name, s in shard_sets.items() if any(j.shard_set is s for j in jobs)
+                }
             if not jobs:
                 raise UnsupportedContentError(
                     "no checkpoint with tensors to convert",
@@ -138,7 +159,12 @@ def convert(
                 if job.checkpoint is not None:
                     job.checkpoint.close()
     return ConversionReport(
-        source_path, tuple(files), tuple(indexes), tuple(skipped), time.perf_counter() - started
+        source_path,
+        tuple(files),
+        tuple(indexes),
+        tuple(skipped),
+        time.perf_counter() - started,
+        refused_files=_refused_files(refused or []),
     )
 
 
@@ -224,41 +250,130 @@ def _prepare(
     *,
     single: bool,
     allow_expansion: bool,
+    strip_prefix: bool = True,
+    refused: list[tuple[_Job, SupplychainError]] | None = None,
 ) -> list[_Job]:
+    """Scan, interpret, select and plan each job; in a directory a refusal stops only its file.
+
+    Refused jobs (with ``refused`` given) are collected there with their
+    error; a refused shard takes its whole shard set with it (the index
+    cannot describe half a model).
+    """
     ready = []
     for job in jobs:
-        job.verdict = safety.check(
-            job.file.path, job.source_name, drop_non_tensors=drop_non_tensors
-        )
-        scratch = job.output.parent if job.output.parent.is_dir() else None
-        job.checkpoint = open_checkpoint(job.file.path, scratch=str(scratch) if scratch else None)
-        job.selection = select(
-            job.checkpoint.root,
-            key=key,
-            drop_objects=drop_non_tensors,
-            bare_name=_stem(job.file.path.name),
-        )
-        if not job.selection.tensors and job.shard_set is None:
-            reason = "no tensors" + (
-                f" (left out: {_left_out(job.selection)})" if job.selection.skipped else ""
-            )
-            if single:
-                raise UnsupportedContentError(
-                    f"holds {reason}",
-                    path=job.file.path,
-                    hint="choose the container of tensors with --key",
-                )
-            skipped.append(SkippedFile(job.source_name, reason))
-            job.checkpoint.close()
-            continue
-        if not allow_expansion:
-            budget.check_expansion(
-                job.selection.tensors, job.checkpoint.storage_sizes, job.file.path
-            )
-        job.plan = plan(job.selection.tensors, job.checkpoint.storage_sizes)
-        ready.append(job)
+        try:
+            if _prepare_one(
+                job,
+                key,
+                drop_non_tensors,
+                skipped,
+                single=single,
+                allow_expansion=allow_expansion,
+                strip_prefix=strip_prefix,
+            ):
+                ready.append(job)
+        except SupplychainError as exc:
+            if job.checkpoint is not None:
+                job.checkpoint.close()
+            if refused is None or isinstance(exc, FileChangedError):
+                raise
+            refused.append((job, exc))
+    if refused:
+        ready = _drop_broken_shard_sets(ready, refused)
     _check_shard_names(ready)
     return ready
+
+
+def _prepare_one(
+    job: _Job,
+    key: str | None,
+    drop_non_tensors: bool,
+    skipped: list[SkippedFile],
+    *,
+    single: bool,
+    allow_expansion: bool,
+    strip_prefix: bool,
+) -> bool:
+    """Make the job ready to write; False when it holds no tensors (listed as skipped)."""
+    job.verdict = safety.check(job.file.path, job.source_name, drop_non_tensors=drop_non_tensors)
+    scratch = job.output.parent if job.output.parent.is_dir() else None
+    job.checkpoint = open_checkpoint(job.file.path, scratch=str(scratch) if scratch else None)
+    job.selection = select(
+        job.checkpoint.root,
+        key=key,
+        drop_objects=drop_non_tensors,
+        bare_name=_stem(job.file.path.name),
+        strip_prefix=strip_prefix,
+    )
+    if not job.selection.tensors and job.shard_set is None:
+        reason = "no tensors" + (
+            f" (left out: {_left_out(job.selection)})" if job.selection.skipped else ""
+        )
+        if single:
+            raise UnsupportedContentError(
+                f"holds {reason}",
+                path=job.file.path,
+                hint="choose the container of tensors with --key",
+            )
+        skipped.append(SkippedFile(job.source_name, reason))
+        job.checkpoint.close()
+        return False
+    if not allow_expansion:
+        budget.check_expansion(job.selection.tensors, job.checkpoint.storage_sizes, job.file.path)
+    job.plan = plan(job.selection.tensors, job.checkpoint.storage_sizes)
+    return True
+
+
+def _drop_broken_shard_sets(
+    ready: list[_Job], refused: list[tuple[_Job, SupplychainError]]
+) -> list[_Job]:
+    broken = {j.shard_set.index_name: j.source_name for j, _ in refused if j.shard_set is not None}
+    kept = []
+    for job in ready:
+        if job.shard_set is not None and job.shard_set.index_name in broken:
+            if job.checkpoint is not None:
+                job.checkpoint.close()
+            refused.append(
+                (
+                    job,
+                    UnsupportedContentError(
+                        f"another shard of {job.shard_set.index_name}, "
+                        f"{broken[job.shard_set.index_name]}, was refused",
+                        path=job.file.path,
+                        hint="a shard set is converted whole or not at all",
+                    ),
+                )
+            )
+        else:
+            kept.append(job)
+    return kept
+
+
+def _refused_files(refused: list[tuple[_Job, SupplychainError]]) -> tuple[RefusedFile, ...]:
+    return tuple(
+        RefusedFile(job.source_name, int(exc.exit_code), exc.problem, exc.hint)
+        for job, exc in sorted(refused, key=lambda pair: pair[0].source_name)
+    )
+
+
+def _digests_of(
+    hashes: Future[list[bytes]], hashed: list[_Job], kept: list[_Job]
+) -> Future[list[bytes]]:
+    """The source digests of the jobs still to write (refused ones were hashed too)."""
+    positions = {id(job): index for index, job in enumerate(hashed)}
+    wanted = [positions[id(job)] for job in kept]
+    subset: Future[list[bytes]] = Future()
+
+    def done(finished: Future[list[bytes]]) -> None:
+        try:
+            digests = finished.result()
+        except BaseException as exc:  # handed on to whoever waits
+            subset.set_exception(exc)
+        else:
+            subset.set_result([digests[i] for i in wanted])
+
+    hashes.add_done_callback(done)
+    return subset
 
 
 def _stem(name: str) -> str:
@@ -369,6 +484,7 @@ def _write_one(
         notes=job.verdict.notes,
         waived=job.verdict.waived,
         torch_check=cross,
+        stripped_prefix=job.selection.stripped_prefix,
     )
 
 

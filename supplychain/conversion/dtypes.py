@@ -206,6 +206,15 @@ def storage_dtype(storage_class: str) -> DType:
     return torch_dtype(name)
 
 
+def legacy_tensor_storage(name: str) -> str | None:
+    """The storage class of a legacy tensor class: ``torch.FloatTensor`` -> ``FloatStorage``."""
+    module, _, short = name.rpartition(".")
+    if module not in ("torch", "torch.cuda") or not short.endswith("Tensor"):
+        return None
+    storage_class = short[: -len("Tensor")] + "Storage"
+    return storage_class if storage_class in STORAGE_DTYPES else None
+
+
 def storage_itemsize(storage_class: str) -> int | None:
     """Bytes per element of a storage class (also for the refused ones), None if unknown."""
     if storage_class in STORAGE_ITEMSIZE:

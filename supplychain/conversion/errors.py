@@ -25,6 +25,10 @@ class ConvertExit(enum.IntEnum):
     #: The written output did not match the source (self-check or torch cross-check).
     #: Nothing was written.
     VERIFICATION_FAILED = 4
+    #: A model directory was converted in part: the checkpoints listed as refused (each with
+    #: its reason and the exit code it would have on its own) were not; the others were
+    #: converted and verified.
+    PARTIAL = 5
 
 
 class ConversionError(SupplychainError):

@@ -46,9 +46,13 @@ REFUSED_REBUILDS: dict[str, str] = {
     _UTILS + "_rebuild_mlc_tensor": "device tensor (MLC)",
 }
 
-MAPPINGS = frozenset(
-    {"collections.OrderedDict", "collections.Counter", "collections.defaultdict", "builtins.dict"}
-)
+#: The mapping classes torch's weights-only unpickler builds (``defaultdict`` and a GLOBAL
+#: ``builtins.dict`` are not among them: torch refuses those files, so do we).
+MAPPINGS = frozenset({"collections.OrderedDict", "collections.Counter"})
+#: ``torch.nn.Parameter(data[, requires_grad])``, called directly by old torch's pickles.
+PARAMETER_CLASS = "torch.nn.parameter.Parameter"
+#: Sets are containers torch reads, but their members have no names to export them under.
+SETS = frozenset({"builtins.set", "builtins.frozenset"})
 #: Calls that build plain data (reported as such, never needed to locate a tensor).
 DATA_CALLS: dict[str, str] = {
     "torch.Size": "torch.Size",
@@ -184,6 +188,15 @@ class Interpreter:
             return self._tensor(call, name, depth)
         if name in REFUSED_REBUILDS:
             return Unsupported(REFUSED_REBUILDS[name], f"{REFUSED_REBUILDS[name]} ({name})")
+        if name == PARAMETER_CLASS and call.kind.value in ("REDUCE", "NEWOBJ"):
+            return self._parameter_class(call, depth)
+        storage_class = dtypes.legacy_tensor_storage(name)
+        if storage_class is not None and call.kind.value in ("REDUCE", "NEWOBJ"):
+            return self._legacy_tensor(call, name, storage_class)
+        if name in SETS and count_tensors(call):
+            return Unsupported(
+                "set of tensors", "tensors in a set have no names to export them under"
+            )
         if name in MAPPINGS and call.kind.value in ("REDUCE", "NEWOBJ") and not call.appends:
             pairs = _constructor_pairs(call, name)
             if pairs is not None:
@@ -239,29 +252,37 @@ class Interpreter:
         expected = {REBUILD_V1: (4, 4), REBUILD_V2: (6, 7), REBUILD_V3: (7, 8)}[name]
         if not expected[0] <= len(args) <= expected[1]:
             return Unsupported("tensor", f"{name} with {len(args)} arguments")
-        storage, offset, size, stride = args[:4]
-        if not isinstance(storage, PersistentRef):
-            return Unsupported("tensor", "a tensor whose storage is not a checkpoint storage")
-        key, storage_class, declared = self.storages.persistent(storage.pid)
-        try:
-            if name == REBUILD_V3:
-                dtype_node = args[6]
-                if not (
-                    isinstance(dtype_node, Global)
-                    and dtype_node.module == "torch"
-                    and dtype_node.name
-                ):
-                    return Unsupported("tensor", "a v3 tensor whose dtype is not a torch dtype")
-                dtype = dtypes.torch_dtype(dtype_node.name)
-            else:
-                dtype = dtypes.storage_dtype(storage_class)
-        except dtypes.DTypeRefused as exc:
-            return Unsupported("dtype", str(exc))
+        dtype_name: str | None = None
+        if name == REBUILD_V3:
+            dtype_node = args[6]
+            if not (
+                isinstance(dtype_node, Global) and dtype_node.module == "torch" and dtype_node.name
+            ):
+                return Unsupported("tensor", "a v3 tensor whose dtype is not a torch dtype")
+            dtype_name = dtype_node.name
         metadata = (
             args[7]
             if name == REBUILD_V3 and len(args) == 8
             else (args[6] if name == REBUILD_V2 and len(args) == 7 else None)
         )
+        return self._view(args[:4], name, dtype_name, metadata)
+
+    def _view(
+        self, location: tuple[Any, ...], origin: str, dtype_name: str | None, metadata: Any = None
+    ) -> Node:
+        """``(storage, offset, size, stride)`` as a checked view (v3 dtype, or the storage's)."""
+        storage, offset, size, stride = location
+        if not isinstance(storage, PersistentRef):
+            return Unsupported("tensor", "a tensor whose storage is not a checkpoint storage")
+        key, storage_class, declared = self.storages.persistent(storage.pid)
+        try:
+            dtype = (
+                dtypes.torch_dtype(dtype_name)
+                if dtype_name is not None
+                else dtypes.storage_dtype(storage_class)
+            )
+        except dtypes.DTypeRefused as exc:
+            return Unsupported("dtype", str(exc))
         flags = _tensor_flags(metadata)
         if isinstance(flags, str):
             return Unsupported("tensor", flags)
@@ -277,7 +298,7 @@ class Interpreter:
             conj=flags[0],
             neg=flags[1],
             big_endian=self.storages.big_endian,
-            origin=name,
+            origin=origin,
         )
         problem = check_view(view, declared)
         if problem:
@@ -285,6 +306,45 @@ class Interpreter:
                 f"storage {key}: {problem}", hint="the checkpoint is corrupt or crafted"
             )
         return view
+
+    def _legacy_tensor(self, call: Call, name: str, storage_class: str) -> Node:
+        """Torch before 0.2: ``torch.FloatTensor()`` then BUILD ``(storage, offset, size, stride)``.
+
+        torch's weights-only unpickler creates the empty tensor and applies the
+        state with ``Tensor.set_``; any other shape of call is not a tensor it reads.
+        """
+        if call.args != () or call.kwargs or call.setitems or call.appends or call.additems:
+            return Unsupported("tensor", f"{name} built from data in the pickle")
+        if len(call.states) != 1:
+            return Unsupported("tensor", f"{name} with {len(call.states)} states (expected one)")
+        state = call.states[0]
+        if not (isinstance(state, tuple) and len(state) == 4):
+            return Unsupported(
+                "tensor", f"{name} whose state is not (storage, offset, size, stride)"
+            )
+        storage = state[0]
+        if isinstance(storage, PersistentRef):
+            _, actual_class, _ = self.storages.persistent(storage.pid)
+            if actual_class != storage_class:
+                return Unsupported("tensor", f"a {name} set to a {actual_class}")
+        return self._view(state, name, None)
+
+    def _parameter_class(self, call: Call, depth: int) -> Node:
+        """``torch.nn.Parameter(tensor[, requires_grad])``: the tensor."""
+        args = call.args
+        if (
+            not isinstance(args, tuple)
+            or not 1 <= len(args) <= 2
+            or call.kwargs
+            or call.states
+            or call.setitems
+            or call.appends
+        ):
+            return Unsupported("parameter", f"{PARAMETER_CLASS} with unusual arguments or state")
+        inner = self.node(args[0], depth + 1)
+        if isinstance(inner, (TensorView, Unsupported)):
+            return inner
+        return Unsupported("parameter", "a Parameter whose data is not a tensor")
 
     # -- numpy arrays inside the pickle -----------------------------------------------------------
     def _numpy_array(self, call: Call) -> Node:
@@ -403,7 +463,12 @@ def _global_leaf(node: Global) -> Leaf:
 
 
 def _constructor_pairs(call: Call, name: str) -> list[tuple[Any, Any]] | None:
-    """Items passed to a mapping's constructor: none, or a list of pairs / a dict."""
+    """Items passed to a mapping's constructor: none, a dict, or (OrderedDict) a list of pairs.
+
+    Python 2's ``OrderedDict.__reduce__`` pickled ``OrderedDict([[key, value], ...])``:
+    a list (or tuple) of two-item lists, which ``OrderedDict()`` takes as pairs.
+    ``Counter(iterable)`` counts the items instead, so only a dict fills a Counter.
+    """
     args = call.args
     if not isinstance(args, tuple) or call.kwargs:
         return None
@@ -411,14 +476,16 @@ def _constructor_pairs(call: Call, name: str) -> list[tuple[Any, Any]] | None:
         args = args[1:]  # the default factory: never called while reading
     if not args:
         return []
-    if len(args) == 1 and isinstance(args[0], dict):
+    if len(args) != 1:
+        return None
+    if isinstance(args[0], dict):
         return list(args[0].items())
     if (
-        len(args) == 1
-        and isinstance(args[0], list)
-        and all(isinstance(p, tuple) and len(p) == 2 for p in args[0])
+        name != "collections.Counter"
+        and isinstance(args[0], (list, tuple))
+        and all(isinstance(p, (list, tuple)) and len(p) == 2 for p in args[0])
     ):
-        return list(args[0])
+        return [(p[0], p[1]) for p in args[0]]
     return None
 
 

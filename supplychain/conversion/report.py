@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from supplychain._version import __version__
+from supplychain.conversion.errors import ConvertExit
 from supplychain.conversion.select import Skipped
 from supplychain.conversion.torchcheck import TorchCheck
 from supplychain.conversion.verify import SelfCheck
@@ -82,6 +83,8 @@ class FileConversion:
     #: Findings at or above it that --drop-non-tensors set aside.
     waived: tuple[Finding, ...] = ()
     torch_check: TorchCheck | None = None
+    #: Removed from the front of every tensor name (DataParallel's ``module.``), or "".
+    stripped_prefix: str = ""
 
     @property
     def parameters(self) -> int:
@@ -109,6 +112,7 @@ class FileConversion:
                 "sha256": self.output_sha256,
             },
             "selected": list(self.selected),
+            "stripped_prefix": self.stripped_prefix,
             "tensors": [t.to_json() for t in self.tensors],
             "parameters": self.parameters,
             "aliases": dict(self.aliases),
@@ -141,6 +145,10 @@ class FileConversion:
             "aliases": dict(self.aliases),
             "non_tensor_leaves": [s.to_json() for s in self.skipped],
         }
+        if self.selected:
+            entry["selected_key"] = ".".join(self.selected)
+        if self.stripped_prefix:
+            entry["stripped_prefix"] = self.stripped_prefix
         if command:
             entry["command"] = command
         return entry
@@ -184,6 +192,25 @@ class SkippedFile:
 
 
 @dataclass(frozen=True)
+class RefusedFile:
+    """A checkpoint of a model directory that was refused while the others were converted."""
+
+    name: str
+    #: The exit code converting it alone would give (1 unsafe, 2 malformed, 3 unsupported).
+    exit_code: int
+    problem: str
+    hint: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "exit_code": self.exit_code,
+            "error": self.problem,
+            "hint": self.hint,
+        }
+
+
+@dataclass(frozen=True)
 class ConversionReport:
     """Everything one ``convert`` call did."""
 
@@ -193,18 +220,21 @@ class ConversionReport:
     skipped_files: tuple[SkippedFile, ...] = ()
     seconds: float = 0.0
     finished: str = field(default_factory=lambda: _now())
+    #: Checkpoints of a model directory that were refused (the others were converted).
+    refused_files: tuple[RefusedFile, ...] = ()
 
     @property
     def exit_code(self) -> int:
-        return 0
+        return int(ConvertExit.PARTIAL if self.refused_files else ConvertExit.CONVERTED)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "source": str(self.source),
-            "outcome": "converted",
+            "outcome": "partial" if self.refused_files else "converted",
             "exit_code": self.exit_code,
             "files": [f.to_json() for f in self.files],
             "indexes": [i.to_json() for i in self.indexes],
+            "refused_files": [r.to_json() for r in self.refused_files],
             "skipped_files": [s.to_json() for s in self.skipped_files],
             "seconds": round(self.seconds, 6),
         }

@@ -19,6 +19,8 @@ from supplychain.errors import InputError
 
 #: Wrappers unwrapped automatically, repeatedly (diffusers does the same for nested ControlNets).
 AUTO_UNWRAP = "state_dict"
+#: The prefix ``nn.DataParallel`` / DDP put on every name; removed when every tensor has it.
+WRAPPER_PREFIX = "module."
 #: Flattening visits at most this many values (shared containers could multiply paths).
 MAX_VISITS = 20_000_000
 RESERVED_NAMES = frozenset({"__metadata__"})
@@ -53,15 +55,32 @@ class Selection:
     root_path: tuple[Key, ...]
     tensors: tuple[Exported, ...]
     skipped: tuple[Skipped, ...]
+    #: Removed from the front of every name (``module.`` of DataParallel), or "".
+    stripped_prefix: str = ""
+
+    @property
+    def key(self) -> str | None:
+        """The ``--key`` that selects the same container (None: the whole checkpoint)."""
+        return ".".join(str(k) for k in self.root_path) if self.root_path else None
 
 
 def select(
-    root: Node, *, key: str | None = None, drop_objects: bool = False, bare_name: str = "tensor"
+    root: Node,
+    *,
+    key: str | None = None,
+    drop_objects: bool = False,
+    bare_name: str = "tensor",
+    strip_prefix: bool = True,
 ) -> Selection:
     """The tensors to export from ``root`` (``key`` picks a sub-container, dotted).
 
-    A checkpoint that is a single bare tensor (``torch.save(t)``) exports it as
-    ``bare_name``.
+    Without ``key``, training checkpoints are unwrapped: ``state_dict``
+    repeatedly, then the one mapping of tensors beside epochs, optimizer state
+    and other values (``model``, ``model_state_dict``, DeepSpeed's ``module``).
+    Several such mappings (a model and its EMA copy) are an error listing the
+    ``--key`` for each. A checkpoint that is a single bare tensor
+    (``torch.save(t)``) exports it as ``bare_name``. With ``strip_prefix``,
+    ``module.`` is removed when every name starts with it.
     """
     skipped: list[Skipped] = []
     if key is not None:
@@ -72,17 +91,70 @@ def select(
                 hint="choose a key that holds the state_dict",
             )
     else:
-        node, root_path = root, ()
-        while isinstance(node, Mapping):
-            inner = node.get(AUTO_UNWRAP)
-            if not isinstance(inner, Mapping):
-                break
-            _skip_siblings(node, AUTO_UNWRAP, root_path, skipped)
-            node, root_path = inner, (*root_path, AUTO_UNWRAP)
+        node, root_path = _unwrap(root, skipped)
     flattener = _Flattener(drop_objects, root_path, explicit_root=key is not None)
     flattener.visit(node, (bare_name,) if isinstance(node, TensorView) else (), ())
     flattener.finish()
-    return Selection(root_path, tuple(flattener.tensors), (*skipped, *flattener.skipped))
+    tensors = tuple(flattener.tensors)
+    prefix = ""
+    if (
+        strip_prefix
+        and tensors
+        and all(t.name.startswith(WRAPPER_PREFIX) and t.name != WRAPPER_PREFIX for t in tensors)
+    ):
+        prefix = WRAPPER_PREFIX
+        tensors = tuple(Exported(t.name[len(prefix) :], t.view, t.path) for t in tensors)
+    return Selection(root_path, tensors, (*skipped, *flattener.skipped), prefix)
+
+
+def _unwrap(root: Node, skipped: list[Skipped]) -> tuple[Node, tuple[Key, ...]]:
+    node: Node = root
+    root_path: tuple[Key, ...] = ()
+    while isinstance(node, Mapping):
+        inner = node.get(AUTO_UNWRAP)
+        if isinstance(inner, Mapping):
+            chosen: Key = AUTO_UNWRAP
+        else:
+            found = _weights_beside_values(node, root_path)
+            if found is None:
+                break
+            chosen, inner = found
+        _skip_siblings(node, chosen, root_path, skipped)
+        node, root_path = inner, (*root_path, chosen)
+    return node, root_path
+
+
+def _weights_beside_values(mapping: Mapping, root_path: tuple[Key, ...]) -> tuple[Key, Node] | None:
+    """The one mapping of tensors in a training checkpoint (beside epochs, optimizer state...).
+
+    None when the mapping is itself a state dict (tensors directly in it, or
+    tensors only in mappings: a nested state dict, flattened whole) or holds
+    tensors elsewhere. Several candidates beside other values: the user chooses.
+    """
+    candidates: list[tuple[Key, Mapping]] = []
+    others = 0
+    for item_key, value in mapping.items:
+        if isinstance(value, Mapping) and value.is_optimizer_state:
+            others += 1
+        elif isinstance(value, Mapping) and isinstance(item_key, str) and _holds_tensors(value):
+            candidates.append((item_key, value))
+        elif _holds_tensors(value):
+            return None  # a tensor or a list of tensors here: export the whole mapping
+        else:
+            others += 1
+    if not candidates or not others:
+        return None
+    if len(candidates) == 1:
+        return candidates[0]
+    where = "the checkpoint" if not root_path else _render(root_path)
+    choices = ", ".join(
+        f"--key {'.'.join(str(k) for k in (*root_path, name))} ({_count_tensors(value)} tensors)"
+        for name, value in candidates
+    )
+    raise InputError(
+        f"{where} holds {len(candidates)} state dicts beside other values; choose one: {choices}",
+        hint="pass one of these --key options (a model and its EMA copy are separate state dicts)",
+    )
 
 
 def _follow(root: Node, key: str) -> tuple[Node, tuple[Key, ...]]:
@@ -139,7 +211,7 @@ def _available(node: Node) -> str:
 
 
 def _skip_siblings(
-    mapping: Mapping, kept: str, root_path: tuple[Key, ...], skipped: list[Skipped]
+    mapping: Mapping, kept: Key, root_path: tuple[Key, ...], skipped: list[Skipped]
 ) -> None:
     for item_key, value in mapping.items:
         if item_key != kept:

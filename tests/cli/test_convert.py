@@ -147,6 +147,88 @@ def test_directory_with_nothing_to_convert(tmp_path: Path, run_cli: RunCli) -> N
     assert result.exit_code == 2 and "no PyTorch or numpy checkpoint" in result.stderr
 
 
+def _directory_of_three(model: Path) -> Path:
+    """good.pt converts; evil.pt would run code; choose.pt holds two state dicts beside a step."""
+    model.mkdir()
+    marker = model.parent / "pwned"
+    _checkpoint(model, "good.pt")
+    _checkpoint(model, "evil.pt", config=open_marker(marker))
+    two = OD(
+        (
+            ("model", OD((("w", tensor("0", 4, (4,), (1,))),))),
+            ("ema", OD((("w", tensor("0", 4, (4,), (1,))),))),
+            ("step", 3),
+        )
+    )
+    torch_zip(model / "choose.pt", dumps(two), {"0": floats(1, 2, 3, 4)})
+    return marker
+
+
+def test_directory_converts_what_it_can_and_lists_each_refusal(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    model = tmp_path / "model"
+    marker = _directory_of_three(model)
+    result = run_cli("convert", model, "-o", tmp_path / "out")
+    assert result.exit_code == 5, result
+    assert (tmp_path / "out" / "good.safetensors").is_file()
+    assert not (tmp_path / "out" / "evil.safetensors").exists()
+    assert not (tmp_path / "out" / "choose.safetensors").exists()
+    assert not marker.exists()
+    assert "good.pt (pytorch-zip) -> good.safetensors" in result.stdout
+    assert "refused evil.pt (exit 1): refused: " in result.stdout
+    assert "refused choose.pt (exit 2): " in result.stdout and "--key model" in result.stdout
+    assert "converted 1 file(s), refused 2" in result.stderr
+
+
+def test_directory_json_summary_lists_each_outcome(tmp_path: Path, run_cli: RunCli) -> None:
+    model = tmp_path / "model"
+    _directory_of_three(model)
+    result = run_cli("convert", model, "-o", tmp_path / "out", "--json")
+    assert result.exit_code == 5, result
+    document = json.loads(result.stdout)
+    assert document["outcome"] == "partial" and document["exit_code"] == 5
+    assert [f["source"]["name"] for f in document["files"]] == ["good.pt"]
+    refused = {r["name"]: r for r in document["refused_files"]}
+    assert sorted(refused) == ["choose.pt", "evil.pt"]
+    assert refused["evil.pt"]["exit_code"] == 1 and "builtins.open" in refused["evil.pt"]["error"]
+    assert refused["choose.pt"]["exit_code"] == 2
+
+
+def test_directory_where_nothing_converts_exits_with_the_refusal(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    _checkpoint(model, "evil.pt", config=open_marker(tmp_path / "pwned"))
+    result = run_cli("convert", model)
+    assert result.exit_code == 1 and "builtins.open" in result.stderr
+    assert not (model / "evil.safetensors").exists()
+
+
+def test_dataparallel_prefix_is_removed_unless_kept(tmp_path: Path, run_cli: RunCli) -> None:
+    state = OD((("module.w", tensor("0", 4, (4,), (1,))), ("module.b", tensor("0", 4, (2,), (1,)))))
+    source = torch_zip(tmp_path / "dp.pt", dumps(state), {"0": floats(1, 2, 3, 4)})
+    stripped = run_cli("convert", source, "-o", tmp_path / "a.safetensors", "--json")
+    assert stripped.exit_code == 0, stripped
+    (conversion,) = json.loads(stripped.stdout)["files"]
+    assert [t["name"] for t in conversion["tensors"]] == ["b", "w"]
+    assert conversion["stripped_prefix"] == "module."
+    kept = run_cli(
+        "convert", source, "-o", tmp_path / "b.safetensors", "--json", "--keep-module-prefix"
+    )
+    assert kept.exit_code == 0, kept
+    (conversion,) = json.loads(kept.stdout)["files"]
+    assert [t["name"] for t in conversion["tensors"]] == ["module.b", "module.w"]
+
+
+def test_help_documents_directory_mode_and_its_exit_code(run_cli: RunCli) -> None:
+    result = run_cli("convert", "--help")
+    text = " ".join(result.stdout.split())
+    assert "5 a model directory was converted in part" in text
+    assert "refused_files" in text and "--keep-module-prefix" in text
+
+
 def test_symbolic_links_are_followed_only_when_allowed(tmp_path: Path, run_cli: RunCli) -> None:
     blobs, snapshot = tmp_path / "blobs", tmp_path / "snapshot"
     blobs.mkdir()

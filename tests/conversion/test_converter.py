@@ -19,7 +19,7 @@ from supplychain.conversion import (
     UnsupportedContentError,
     convert,
 )
-from supplychain.errors import SupplychainError
+from supplychain.errors import InputError, SupplychainError
 from tests.conversion import checkpoints
 from tests.conversion.reading import read_safetensors
 
@@ -234,14 +234,27 @@ def test_nested_checkpoint_keys(tmp_path: Path) -> None:
     _, ours, _ = converted(source, tmp_path, key="model", overwrite=True)
     assert set(ours) == {"encoder.weight", "head.0", "head.1"}
     assert torch.equal(ours["head.0"], model["head"][0])
-    conversion, ours, _ = converted(source, tmp_path, overwrite=True)
-    assert set(ours) == {
-        "model.encoder.weight",
-        "model.head.0",
-        "model.head.1",
-        "ema.encoder.weight",
+    # a model and its EMA copy beside an epoch and optimizer state: the user chooses
+    with pytest.raises(InputError) as choose:
+        convert(source, tmp_path / "default.safetensors")
+    assert "--key model (3 tensors)" in choose.value.problem
+    assert "--key ema (1 tensors)" in choose.value.problem
+    assert not (tmp_path / "default.safetensors").exists()
+
+
+def test_training_checkpoint_exports_its_one_state_dict(tmp_path: Path) -> None:
+    model = {"module.encoder.weight": torch.randn(2, 3), "module.bias": torch.ones(2)}
+    state = {
+        "epoch": 4,
+        "model_state_dict": model,
+        "optimizer_state_dict": {"state": {0: {"m": torch.ones(1)}}, "param_groups": []},
     }
-    assert {s.path for s in conversion.skipped} == {"optimizer", "epoch"}
+    source = save(state, tmp_path / "train.pt")
+    conversion, ours, _ = converted(source, tmp_path)
+    assert conversion.selected == ("model_state_dict",)
+    assert conversion.stripped_prefix == "module."
+    assert_same(ours, {k.removeprefix("module."): v for k, v in model.items()}, {})
+    assert {s.path for s in conversion.skipped} == {"epoch", "optimizer_state_dict"}
 
 
 def test_state_dict_is_unwrapped_repeatedly(tmp_path: Path) -> None:
@@ -464,3 +477,32 @@ def test_a_bare_tensor_file(tmp_path: Path) -> None:
     assert [t.name for t in conversion.tensors] == ["embedding"]
     assert conversion.torch_check is not None and conversion.torch_check.status == "match"
     assert_same(ours, {"embedding": tensor}, {})
+
+
+def test_a_refused_shard_refuses_its_whole_set_but_not_other_files(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    shards = {
+        "pytorch_model-00001-of-00002.bin": {"a": torch.ones(2)},
+        "pytorch_model-00002-of-00002.bin": {"b": torch.ones(2, dtype=torch.complex128)},
+    }
+    for name, state in shards.items():
+        save(state, model / name)
+    (model / "pytorch_model.bin.index.json").write_text(
+        json.dumps({"metadata": {}, "weight_map": {"a": shards_name(1), "b": shards_name(2)}})
+    )
+    save({"w": torch.zeros(3)}, model / "extra.pt")
+
+    report = convert(model)
+
+    assert [f.source_name for f in report.files] == ["extra.pt"]
+    assert report.exit_code == ConvertExit.PARTIAL and not report.indexes
+    refused = {r.name: r for r in report.refused_files}
+    assert refused[shards_name(2)].exit_code == ConvertExit.UNSUPPORTED
+    assert "another shard" in refused[shards_name(1)].problem
+    assert not list(model.glob("model*.safetensors*"))
+    assert (model / "extra.safetensors").is_file()
+
+
+def shards_name(index: int) -> str:
+    return f"pytorch_model-0000{index}-of-00002.bin"

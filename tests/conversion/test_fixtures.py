@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 from supplychain.conversion import convert
+from supplychain.errors import InputError
 from tests.conversion.reading import header_order, read_safetensors
 
 FIXTURES = Path(__file__).with_name("fixtures")
 EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
 SINGLE_FILES = sorted(name for name in EXPECTED if name != "sharded")
+#: nested.pt holds three state dicts beside a step and optimizer state: each is chosen by --key.
+NESTED_KEYS = ("model", "ema", "extra")
 
 
 def _assert_matches(metadata: dict[str, str], tensors: dict[str, dict], expected: dict) -> None:
@@ -35,6 +38,9 @@ def test_fixture_converts_to_the_expected_tensors(name: str, tmp_path: Path) -> 
     shutil.copyfile(FIXTURES / name, source)
     before = hashlib.sha256(source.read_bytes()).hexdigest()
 
+    if name == "nested.pt":
+        _assert_nested(source, tmp_path)
+        return
     report = convert(source, tmp_path / "out.safetensors")
 
     metadata, tensors = read_safetensors(tmp_path / "out.safetensors")
@@ -47,6 +53,23 @@ def test_fixture_converts_to_the_expected_tensors(name: str, tmp_path: Path) -> 
         == hashlib.sha256((tmp_path / "out.safetensors").read_bytes()).hexdigest()
     )
     assert conversion.self_check.tensors == len(EXPECTED[name]["tensors"])
+
+
+def _assert_nested(source: Path, tmp_path: Path) -> None:
+    with pytest.raises(InputError) as choose:
+        convert(source, tmp_path / "out.safetensors")
+    assert all(f"--key {key} " in choose.value.problem for key in NESTED_KEYS)
+    for key in NESTED_KEYS:
+        output = tmp_path / f"{key}.safetensors"
+        report = convert(source, output, key=key)
+        assert report.files[0].selected == (key,)
+        metadata, tensors = read_safetensors(output)
+        expected = {
+            name.removeprefix(f"{key}."): want
+            for name, want in EXPECTED["nested.pt"]["tensors"].items()
+            if name.startswith(f"{key}.")
+        }
+        _assert_matches(metadata, tensors, {"tensors": expected, "aliases": {}})
 
 
 def test_header_is_sorted_like_the_reference_writer(tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def test_optimizer_states_are_left_out_unless_selected() -> None:
     optimizer = m(("state", m((0, m(("exp_avg", t()))))), ("param_groups", Sequence("list")))
     root = m(("model", m(("w", t("1")))), ("optimizer", optimizer))
     selection = select(root)
-    assert names(selection) == ["model.w"]
+    assert names(selection) == ["w"] and selection.key == "model"
     assert selection.skipped[0].path == "optimizer"
     assert names(select(root, key="optimizer")) == ["state.0.exp_avg"]
 
@@ -106,3 +106,40 @@ def test_key_indexes_are_ascii_digits(index: str) -> None:
     with pytest.raises(InputError, match=f"has no key {index!r}"):
         select(root, key=f"layers.{index}")
     assert names(select(root, key="layers.0")) == ["w"]
+
+
+def test_training_checkpoint_wrappers_are_unwrapped_to_their_state_dict() -> None:
+    inner = m(("w", t("1")))
+    deepspeed = m(("module", inner), ("global_steps", Leaf("int")), ("dp_world_size", Leaf("int")))
+    assert select(deepspeed).key == "module" and names(select(deepspeed)) == ["w"]
+    twice = m(("model", m(("state_dict", inner), ("arch", Leaf("str")))), ("epoch", Leaf("int")))
+    assert select(twice).key == "model.state_dict"
+
+
+def test_nested_state_dicts_without_other_values_are_flattened_whole() -> None:
+    root = m(("encoder", m(("w", t("1")))), ("decoder", m(("w", t("2")))))
+    selection = select(root)
+    assert selection.key is None and sorted(names(selection)) == ["decoder.w", "encoder.w"]
+    beside_tensor = m(("w", t("1")), ("head", m(("b", t("2")))), ("step", Leaf("int")))
+    assert sorted(names(select(beside_tensor))) == ["head.b", "w"]
+
+
+def test_several_state_dicts_beside_other_values_list_the_keys_to_choose() -> None:
+    root = m(("model", m(("w", t("1")))), ("model_ema", m(("w", t("2")))), ("epoch", Leaf("int")))
+    with pytest.raises(InputError) as choose:
+        select(root)
+    assert "--key model (1 tensors), --key model_ema (1 tensors)" in choose.value.problem
+    assert names(select(root, key="model_ema")) == ["w"]
+
+
+def test_dataparallel_prefix_is_stripped_only_from_every_name() -> None:
+    wrapped = m(("module.conv.weight", t("1")), ("module.conv.bias", t("2")))
+    selection = select(wrapped)
+    assert sorted(names(selection)) == ["conv.bias", "conv.weight"]
+    assert selection.stripped_prefix == "module."
+    assert sorted(names(select(wrapped, strip_prefix=False))) == [
+        "module.conv.bias",
+        "module.conv.weight",
+    ]
+    mixed = m(("module.conv.weight", t("1")), ("head.bias", t("2")))
+    assert select(mixed).stripped_prefix == ""
