@@ -183,14 +183,16 @@ def create_command(
         from supplychain._internal.atomic import write_bytes_atomic
 
         write_bytes_atomic(output, data)
+    # Licence and completeness findings are not security findings: they never count as
+    # "high or critical" (the gate and `bom show` judge them on their own axis).
     serious = sum(1 for f in bom.findings if f.severity.rank >= Severity.HIGH.rank)
-    serious += sum(1 for f in bom.license_findings if f.severity.rank >= Severity.HIGH.rank)
     licences = ", ".join(lic.label for lic in bom.licenses) or "no licence"
     info(
         f"{'wrote ' + str(output) if output else 'BOM'}: CycloneDX {spec_version}, "
         f"{len(bom.files)} file(s) ({human_bytes(sum(f.size for f in bom.files))}), {licences}, "
         f"openness {bom.openness.openness.value}, "
-        f"{len(bom.findings) + len(bom.license_findings)} finding(s), {serious} high or critical"
+        f"{len(bom.findings)} security finding(s), {serious} high or critical; "
+        f"{len(bom.license_findings)} licence finding(s)"
     )
 
 

@@ -261,3 +261,15 @@ def test_help_documents_examples_and_exit_codes(run_cli: RunCli) -> None:
     assert "Usage: supplychain bom MODEL [OPTIONS]  |  show BOM  |  diff OLD NEW" in group.stdout
     assert "Exit codes: 0 BOM written, 1 the BOM failed strict schema validation" in create.stdout
     assert "--provenance" in create.stdout and "--reproducible" in create.stdout
+
+
+def test_a_missing_licence_is_not_counted_as_a_serious_security_finding(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    model = tmp_path / "m"
+    model.mkdir()
+    save_file({"w": np.zeros(2, dtype=np.float32)}, str(model / "model.safetensors"))
+    result = run_cli("bom", model, "-o", tmp_path / "bom.json")
+    assert result.exit_code == 0, result
+    assert "0 high or critical" in result.stderr
+    assert "1 licence finding(s)" in result.stderr
