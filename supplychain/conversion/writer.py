@@ -285,16 +285,23 @@ class _Segment:
     source_start: int
     source_end: int
     output_start: int
-    digest: blake3.blake3
+    #: Only while the segment is being copied (a hasher per tensor would cost memory per tensor).
+    digest: blake3.blake3 | None = None
 
 
 class _SourceCopy:
     """The hashing engine's tap: copies plain tensors out of the source's chunks, in file order."""
 
     def __init__(
-        self, fd: int, segments: list[_Segment], prefix: _Prefix, advance: Advance
+        self,
+        fd: int,
+        segments: list[_Segment],
+        prefix: _Prefix,
+        advance: Advance,
+        digests: dict[str, str],
     ) -> None:
         self.fd = fd
+        self.digests = digests
         self.segments = sorted(segments, key=lambda s: s.source_start)
         self.prefix = prefix
         self.advance = advance
@@ -311,17 +318,23 @@ class _SourceCopy:
             raise Cancelled
         end = offset + len(chunk)
         while self._next < len(self.segments) and self.segments[self._next].source_start < end:
+            self.segments[self._next].digest = blake3.blake3()
             self._active.append(self.segments[self._next])
             self._next += 1
         for segment in self._active:
             low, high = max(segment.source_start, offset), min(segment.source_end, end)
             if low < high:
                 piece = chunk[low - offset : high - offset]
+                assert segment.digest is not None
                 segment.digest.update(piece)
                 at = segment.output_start + (low - segment.source_start)
                 _pwrite_all(self.fd, piece, at)
                 self.prefix.mark(at, at + len(piece))
                 self.advance(len(piece))
+        for segment in self._active:
+            if segment.source_end <= end and segment.digest is not None:
+                self.digests[segment.name] = segment.digest.hexdigest()
+                segment.digest = None
         self._active = [s for s in self._active if s.source_end > end]
 
     def check_complete(self, source: ModelFile) -> None:
@@ -349,10 +362,11 @@ def write_plan(
     prefix = _Prefix()
     read_back = _ReadBack(fd, plan, prefix)
     data_start = len(plan.header)
-    digests = {t.name: blake3.blake3() for t in plan.tensors}
+    digests: dict[str, str] = {}
     tap = None
     if source is not None:
-        tap = _SourceCopy(fd, _source_segments(plan, storage, source, digests), prefix, step)
+        segments = _source_segments(plan, storage, source)
+        tap = _SourceCopy(fd, segments, prefix, step, digests)
     source_sha256 = None
     read_back.start()
     try:
@@ -385,7 +399,7 @@ def write_plan(
     return Written(
         read_back.sha256.hexdigest(),
         plan.size,
-        {name: digest.hexdigest() for name, digest in digests.items()},
+        {t.name: digests[t.name] for t in plan.tensors},
         read_back.digests,
         source_sha256,
     )
@@ -395,7 +409,6 @@ def _source_segments(
     plan: Plan,
     storage: Callable[[str], Bytes],
     source: ModelFile,
-    digests: dict[str, blake3.blake3],
 ) -> list[_Segment]:
     """The tensors that are plain, non-empty ranges of ``source`` itself (not of a copy)."""
     data_start = len(plan.header)
@@ -425,7 +438,6 @@ def _source_segments(
                 stored.offset + start,
                 stored.offset + end,
                 data_start + tensor.begin,
-                digests[tensor.name],
             )
         )
     return segments
@@ -436,18 +448,20 @@ def _write_tensor(
     data_start: int,
     tensor: PlannedTensor,
     stored: Bytes,
-    digests: dict[str, blake3.blake3],
+    digests: dict[str, str],
     prefix: _Prefix,
     advance: Advance,
 ) -> None:
     """A tensor that is not a plain range of the source: read (or gathered) chunk by chunk."""
     position = data_start + tensor.begin
     ring = BufferRing(count=1, size=min(CHUNK, max(tensor.nbytes, 1)))
+    digest = blake3.blake3()
     for chunk in chunks(tensor.view, stored, ring):
-        digests[tensor.name].update(chunk)
+        digest.update(chunk)
         _pwrite_all(fd, chunk, position)
         prefix.mark(position, position + len(chunk))
         position += len(chunk)
         advance(len(chunk))
     if position != data_start + tensor.end:
         raise AssertionError(f"{tensor.name}: wrote {position - data_start - tensor.begin} bytes")
+    digests[tensor.name] = digest.hexdigest()
