@@ -3,7 +3,7 @@
 The header is known before the first byte is written (see
 :mod:`supplychain.conversion.plan`), so every tensor has its place in the
 output before any is copied, and the file is filled with positional writes.
-Three lanes run at once, each in its own thread:
+These lanes run at once, each in its own thread:
 
 - **source**: the hashing engine reads the source file front to back for its
   SHA-256 (the provenance digest); its tap copies every tensor that is a
@@ -15,7 +15,9 @@ Three lanes run at once, each in its own thread:
   read-only from the written file and hashed: SHA-256 of the whole file (so
   the output digest is of the bytes in the file, not of buffers meant for
   it) and BLAKE3 per tensor again, which the self-check compares with the
-  source side.
+  source side;
+- **flush**: what the read-back has passed is made durable and dropped from
+  the page cache (see :class:`_Flusher`), so the final fsync is short.
 
 The two SHA-256 passes are the floor of the work (two hashes of the data
 size) and run on separate cores. ``copy_file_range`` would not help: the

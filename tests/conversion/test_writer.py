@@ -165,3 +165,18 @@ def test_a_storage_too_short_stops_every_lane(tmp_path: Path) -> None:
     with pytest.raises(CheckpointFormatError, match="past the end"):
         _write(tmp_path, the_plan, Bytes.of_bytes("0", storage[:-4]), file)
     assert threading.active_count() == before
+
+
+def test_an_output_that_cannot_be_mapped_is_read_back_with_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise OSError(19, "No such device")  # what mmap says on filesystems that cannot map
+
+    monkeypatch.setattr(writer.mmap, "mmap", refuse)
+    file, _, storage = _source(tmp_path)
+    the_plan = plan(_views(), {"0": len(storage)})
+    written = _write(tmp_path, the_plan, Bytes.of_bytes("0", storage), file)
+    output = (tmp_path / "out.safetensors").read_bytes()
+    assert written.sha256 == hashlib.sha256(output).hexdigest()
+    assert written.read_back == written.digests
