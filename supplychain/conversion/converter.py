@@ -6,8 +6,9 @@ Order of work, so that a refusal or a failure never leaves a file behind:
    select and plan its tensors; any refusal stops here, before any write;
    so do the budgets: an output far larger than its storages, or one that does
    not fit the free space;
-3. write every output to a temporary file beside its target, self-check it
-   (and cross-check with torch if asked), hash the sources in parallel;
+3. write every output to a temporary file beside its target, hashing its
+   source in the read that copies it and the output as it is read back,
+   self-check it (and cross-check with torch if asked);
 4. only when everything passed: fsync and rename all outputs into place.
 """
 
@@ -17,8 +18,8 @@ import hashlib
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from supplychain._internal import safeopen
@@ -45,7 +46,6 @@ from supplychain.conversion.verify import self_check
 from supplychain.conversion.writer import TENSOR_DIGEST, write_plan
 from supplychain.errors import FileChangedError, InputError, SupplychainError
 from supplychain.formats.sniff import Format, sniff
-from supplychain.hashing.engine import WorkItem, hash_items
 from supplychain.model.tree import FileIdentity, ModelFile, ModelTree, walk_model
 
 
@@ -119,45 +119,39 @@ def convert(
     shard_sets = {j.shard_set.index_name: j.shard_set for j in jobs if j.shard_set}
     # in a directory one refused checkpoint does not refuse the others
     refused: list[tuple[_Job, SupplychainError]] | None = None if source_path.is_file() else []
-    with ThreadPoolExecutor(1, thread_name_prefix="convert-source-hash") as pool:
-        hashes = pool.submit(hash_items, [WorkItem(j.file, 0, j.file.size) for j in jobs], "sha256")
-        try:
-            hashed, jobs = (
-                jobs,
-                _prepare(
-                    jobs,
-                    key,
-                    drop_non_tensors,
-                    skipped,
-                    single=source_path.is_file(),
-                    allow_expansion=allow_expansion,
-                    strip_prefix=strip_prefix,
-                    refused=refused,
-                ),
-            )
-            if refused:
-                if not jobs:
-                    raise refused[0][1]  # nothing converted: the first refusal is the answer
-                hashes = _digests_of(hashes, hashed, jobs)
-                shard_sets = {
-                    name: s for name, s in shard_sets.items() if any(j.shard_set is s for j in jobs)
-                }
+    try:
+        jobs = _prepare(
+            jobs,
+            key,
+            drop_non_tensors,
+            skipped,
+            single=source_path.is_file(),
+            allow_expansion=allow_expansion,
+            strip_prefix=strip_prefix,
+            refused=refused,
+        )
+        if refused:
             if not jobs:
-                raise UnsupportedContentError(
-                    "no checkpoint with tensors to convert",
-                    path=source_path,
-                    hint="; ".join(f"{s.name}: {s.reason}" for s in skipped[:5]) or None,
-                )
-            budget.check_free_space(
-                (j.output, j.plan.size + j.checkpoint.inflated_bytes)
-                for j in jobs
-                if j.plan is not None and j.checkpoint is not None
+                raise refused[0][1]  # nothing converted: the first refusal is the answer
+            shard_sets = {
+                name: s for name, s in shard_sets.items() if any(j.shard_set is s for j in jobs)
+            }
+        if not jobs:
+            raise UnsupportedContentError(
+                "no checkpoint with tensors to convert",
+                path=source_path,
+                hint="; ".join(f"{s.name}: {s.reason}" for s in skipped[:5]) or None,
             )
-            files, indexes = _write_all(jobs, shard_sets, hashes, verify_with_torch, progress)
-        finally:
-            for job in jobs:
-                if job.checkpoint is not None:
-                    job.checkpoint.close()
+        budget.check_free_space(
+            (j.output, j.plan.size + j.checkpoint.inflated_bytes)
+            for j in jobs
+            if j.plan is not None and j.checkpoint is not None
+        )
+        files, indexes = _write_all(jobs, shard_sets, verify_with_torch, progress)
+    finally:
+        for job in jobs:
+            if job.checkpoint is not None:
+                job.checkpoint.close()
     return ConversionReport(
         source_path,
         tuple(files),
@@ -356,26 +350,6 @@ def _refused_files(refused: list[tuple[_Job, SupplychainError]]) -> tuple[Refuse
     )
 
 
-def _digests_of(
-    hashes: Future[list[bytes]], hashed: list[_Job], kept: list[_Job]
-) -> Future[list[bytes]]:
-    """The source digests of the jobs still to write (refused ones were hashed too)."""
-    positions = {id(job): index for index, job in enumerate(hashed)}
-    wanted = [positions[id(job)] for job in kept]
-    subset: Future[list[bytes]] = Future()
-
-    def done(finished: Future[list[bytes]]) -> None:
-        try:
-            digests = finished.result()
-        except BaseException as exc:  # handed on to whoever waits
-            subset.set_exception(exc)
-        else:
-            subset.set_result([digests[i] for i in wanted])
-
-    hashes.add_done_callback(done)
-    return subset
-
-
 def _stem(name: str) -> str:
     return name.split(".", 1)[0] or name
 
@@ -405,7 +379,6 @@ def _check_shard_names(jobs: list[_Job]) -> None:
 def _write_all(
     jobs: list[_Job],
     shard_sets: dict[str, sharding.ShardSet],
-    hashes: Future[list[bytes]],
     verify_with_torch: bool,
     progress: bool | None,
 ) -> tuple[list[FileConversion], list[IndexConversion]]:
@@ -419,9 +392,7 @@ def _write_all(
             members = [(j, f) for j, f in zip(jobs, files, strict=True) if j.shard_set is shard_set]
             if members:
                 indexes.append(_write_index(stage, shard_set, members))
-        source_digests = hashes.result()
         _check_unchanged(jobs)
-        files = [_with_source_digest(f, d) for f, d in zip(files, source_digests, strict=True)]
         stage.commit()
     return files, indexes
 
@@ -435,11 +406,13 @@ def _write_one(
     job.output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = stage.create(job.output)
     try:
-        written = write_plan(fd, the_plan, checkpoint.storage, advance=advance)
-        # flush to disk while the self-check reads the page cache (commit's fsync is then quick)
+        written = write_plan(fd, the_plan, checkpoint.storage, source=job.file, advance=advance)
+        # flush to disk while the self-check opens the file (commit's fsync is then quick)
         with ThreadPoolExecutor(1, thread_name_prefix="convert-fsync") as syncer:
             synced = syncer.submit(os.fsync, fd)
-            checked = self_check(tmp, the_plan, written.digests, checkpoint.storage_dtypes)
+            checked = self_check(
+                tmp, the_plan, written.digests, checkpoint.storage_dtypes, written.read_back
+            )
             synced.result()
     except OSError as exc:
         if exc.errno not in WRITE_ERRNOS:
@@ -465,7 +438,7 @@ def _write_one(
         source_name=job.source_name,
         source_format=checkpoint.format.value,
         source_size=job.file.size,
-        source_sha256="",
+        source_sha256=written.source_sha256 or "",
         output=job.output,
         output_name=job.output_name,
         output_size=written.size,
@@ -573,7 +546,3 @@ def _check_unchanged(jobs: list[_Job]) -> None:
                 path=job.file.path,
                 hint="make sure nothing writes to the model, then retry",
             )
-
-
-def _with_source_digest(conversion: FileConversion, digest: bytes) -> FileConversion:
-    return replace(conversion, source_sha256=digest.hex())

@@ -3,9 +3,10 @@
 The library opens the file (so its own header validation runs), and its
 names, dtypes, shapes and metadata must be exactly the plan's; our own header
 reader (:mod:`supplychain.formats.safetensors`) checks the layout
-independently. Every tensor's bytes are then read back from the file and
-their BLAKE3 digest compared with the digest of the source bytes the writer
-produced. For the dtypes numpy has, the first rows of each tensor are also
+independently. Every tensor's bytes, read back from the file, must have
+the BLAKE3 digest of the source bytes the writer produced: the writer reads
+its output back while it writes (``read_back``); without those digests the
+file is read here. For the dtypes numpy has, the first rows of each tensor are also
 read through the library's numpy reader and must equal the raw bytes, so
 what the library hands to users is what was digested. (Reading every tensor
 through the library would map the whole file into this process.) Each
@@ -58,11 +59,14 @@ def self_check(
     plan: Plan,
     digests: dict[str, str],
     storage_dtypes: dict[str, str] | None = None,
+    read_back: dict[str, str] | None = None,
 ) -> SelfCheck:
     """Raise SelfCheckError unless ``path`` holds exactly the planned tensors.
 
-    ``storage_dtypes`` maps a storage key to the dtype torch loads its
-    classic (``_rebuild_tensor_v2``) tensors with.
+    ``digests`` are the BLAKE3 digests of the source bytes of each tensor;
+    ``read_back`` those of its bytes as the writer read them back from
+    ``path`` (read here if not given). ``storage_dtypes`` maps a storage key
+    to the dtype torch loads its classic (``_rebuild_tensor_v2``) tensors with.
     """
     import safetensors
 
@@ -113,7 +117,11 @@ def self_check(
                     raise fail(
                         f"{name}: stored at {offsets[name]}, planned {(tensor.begin, tensor.end)}"
                     )
-                if _raw_digest(raw.fileno(), ours.data_start, tensor) != digests[name]:
+                if read_back is not None:
+                    found = read_back.get(name)
+                else:
+                    found = _raw_digest(raw.fileno(), ours.data_start, tensor)
+                if found is None or found != digests.get(name):
                     raise fail(f"{name}: the bytes read back differ from the source's")
                 if tensor.view.dtype.code in LIBRARY_READABLE and tensor.nbytes:
                     library, length = _library_sample(reader, name, tensor)

@@ -7,7 +7,11 @@ Design, measured on a 2-core VM with SHA-NI (see benchmarks/bench_hash.py):
   ``POSIX_FADV_SEQUENTIAL`` so the kernel reads ahead while we hash;
 - when there are fewer items than cores (one big file), a reader thread fills
   the next buffer while the current one is hashed, overlapping copy and hash;
-- blake3 hashes 16 MiB reads with its own internal threads.
+- blake3 hashes 16 MiB reads with its own internal threads;
+- a caller that needs the bytes as well as their digest (the converter copies
+  tensors out of the file whose digest it records) passes a ``tap``: it sees
+  every chunk in file order, in its own thread, while the chunk is hashed, so
+  the file is read once for both.
 Each file is opened without following links (unless the walk allowed that
 link) and must still be the file the walk saw, and unchanged afterwards.
 """
@@ -34,6 +38,8 @@ BLAKE3_PARALLEL_MIN = 8 << 20
 PIPELINE_DEPTH = 3
 
 Advance = Callable[[int], None]
+#: ``tap(file_offset, chunk)``; the chunk's buffer is reused once the call returns.
+Tap = Callable[[int, memoryview], None]
 
 
 class Cancelled(Exception):
@@ -101,13 +107,24 @@ def hash_items(
 
 
 def hash_item(
-    item: WorkItem, algorithm: str, *, advance: Advance | None = None, pipelined: bool = False
+    item: WorkItem,
+    algorithm: str,
+    *,
+    advance: Advance | None = None,
+    pipelined: bool = False,
+    tap: Tap | None = None,
 ) -> bytes:
-    """Digest of one work item, checking the file is the one the walk saw."""
+    """Digest of one work item, checking the file is the one the walk saw.
+
+    ``tap``, if given, is called with every chunk read (see :data:`Tap`), in
+    file order, from one thread, concurrently with hashing that chunk.
+    """
     step = advance or (lambda n: None)
     fd = _open_checked(item.file)
     try:
-        if algorithm == BLAKE3:
+        if tap is not None:
+            digest = _pipelined_range(fd, item, algorithm, step, tap)
+        elif algorithm == BLAKE3:
             digest = _blake3_range(fd, item, step)
         elif pipelined and item.length > 2 * CHUNK_SIZE:
             digest = _pipelined_range(fd, item, algorithm, step)
@@ -180,12 +197,14 @@ def _read_into(hasher: Hasher, fd: int, item: WorkItem, chunk: int, advance: Adv
         advance(n)
 
 
-def _pipelined_range(fd: int, item: WorkItem, algorithm: str, advance: Advance) -> bytes:
-    """One thread reads the next chunk while this one hashes the current one."""
+def _pipelined_range(
+    fd: int, item: WorkItem, algorithm: str, advance: Advance, tap: Tap | None = None
+) -> bytes:
+    """One thread reads the next chunk while this one hashes (and ``tap`` sees) the current one."""
     hasher = new_hasher(algorithm)
     _advise(fd, item.start, item.length, getattr(os, "POSIX_FADV_SEQUENTIAL", 0))
     free: queue.Queue[bytearray] = queue.Queue()
-    full: queue.Queue[tuple[bytearray, int] | BaseException | None] = queue.Queue()
+    full: queue.Queue[tuple[bytearray, int, int] | BaseException | None] = queue.Queue()
     for _ in range(PIPELINE_DEPTH):
         free.put(bytearray(CHUNK_SIZE))
     stop = threading.Event()
@@ -201,7 +220,7 @@ def _pipelined_range(fd: int, item: WorkItem, algorithm: str, advance: Advance) 
                 n = os.preadv(fd, [memoryview(buf)[:want]], offset)
                 if n <= 0:
                     raise FileChangedError("shrank while it was being hashed", path=item.file.path)
-                full.put((buf, n))
+                full.put((buf, offset, n))
                 offset += n
             full.put(None)
         except BaseException as exc:  # handed to the hashing thread
@@ -209,6 +228,7 @@ def _pipelined_range(fd: int, item: WorkItem, algorithm: str, advance: Advance) 
 
     thread = threading.Thread(target=reader, name="hash-read", daemon=True)
     thread.start()
+    tapper = ThreadPoolExecutor(1, thread_name_prefix="hash-tap") if tap is not None else None
     try:
         while True:
             got = full.get()
@@ -216,14 +236,20 @@ def _pipelined_range(fd: int, item: WorkItem, algorithm: str, advance: Advance) 
                 break
             if isinstance(got, BaseException):
                 raise got
-            buf, n = got
-            hasher.update(memoryview(buf)[:n])
+            buf, offset, n = got
+            chunk = memoryview(buf)[:n]
+            tapped = tapper.submit(tap, offset, chunk) if tapper and tap else None
+            hasher.update(chunk)
+            if tapped is not None:
+                tapped.result()  # the buffer goes back to the reader only when both are done
             free.put(buf)
             advance(n)
     finally:
         stop.set()
         free.put(bytearray(0))  # unblock a reader waiting for a buffer
         thread.join()
+        if tapper is not None:
+            tapper.shutdown(wait=True)
     return hasher.digest()
 
 

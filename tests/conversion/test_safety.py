@@ -17,6 +17,7 @@ from supplychain.conversion import (
 )
 from supplychain.conversion import converter as converter_module
 from supplychain.conversion import select as select_module
+from supplychain.conversion import writer as writer_module
 from supplychain.errors import SupplychainError
 from tests.conversion.pickles import (
     OD,
@@ -195,16 +196,15 @@ def test_a_failed_self_check_writes_nothing(
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     before = _listing(tmp_path)
 
-    def corrupt(path: Path, plan: object, digests: dict[str, str], *more: object) -> object:
-        with open(path, "r+b") as handle:  # flip the last data byte, then check for real
-            handle.seek(-1, 2)
-            last = handle.read(1)
-            handle.seek(-1, 2)
-            handle.write(bytes([last[0] ^ 1]))
-        return original(path, plan, digests, *more)
+    def write_a_wrong_byte(fd: int, chunk: memoryview, position: int) -> None:
+        if position > 0:  # tensor data (the header goes to 0): flip its last byte on the way out
+            wrong = bytearray(chunk)
+            wrong[-1] ^= 1
+            chunk = memoryview(wrong)
+        original(fd, chunk, position)
 
-    original = converter_module.self_check
-    monkeypatch.setattr(converter_module, "self_check", corrupt)
+    original = writer_module._pwrite_all
+    monkeypatch.setattr(writer_module, "_pwrite_all", write_a_wrong_byte)
     with pytest.raises(SupplychainError, match="bytes read back differ") as failed:
         convert(source, tmp_path / "out.safetensors")
     assert failed.value.exit_code == ConvertExit.VERIFICATION_FAILED

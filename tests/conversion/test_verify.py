@@ -75,3 +75,15 @@ def test_a_dtype_torch_would_not_load_is_caught(tmp_path: Path) -> None:
     assert self_check(path, the_plan, written.digests, {"0": "int32"}).tensors == 1
     with pytest.raises(SelfCheckError, match="w: written as int32, but torch loads storage 0 as"):
         self_check(path, the_plan, written.digests, {"0": "float32"})
+
+
+def test_read_back_digests_that_differ_from_the_source_are_caught(tmp_path: Path) -> None:
+    path, the_plan, digests = _written(tmp_path)
+    read_back = dict(digests)
+    assert self_check(path, the_plan, digests, None, read_back).tensors == 2  # type: ignore[arg-type]
+    read_back["a"] = blake3.blake3(b"other bytes").hexdigest()
+    with pytest.raises(SelfCheckError, match="a: the bytes read back differ"):
+        self_check(path, the_plan, digests, None, read_back)  # type: ignore[arg-type]
+    del read_back["a"]
+    with pytest.raises(SelfCheckError, match="a: the bytes read back differ"):
+        self_check(path, the_plan, digests, None, read_back)  # type: ignore[arg-type]

@@ -31,6 +31,33 @@ def test_pipelined_and_plain_reads_agree_with_hashlib(data_file: Path) -> None:
     assert hash_item(item, "sha256", pipelined=False) == expected
 
 
+def test_a_tap_sees_every_chunk_in_order_while_it_is_hashed(data_file: Path) -> None:
+    file = walk_model(data_file).files[0]
+    data = data_file.read_bytes()
+    seen: list[tuple[int, bytes]] = []
+    digest = hash_item(
+        WorkItem(file, 7, file.size),
+        "sha256",
+        tap=lambda offset, chunk: seen.append((offset, bytes(chunk))),
+    )
+    assert digest == hashlib.sha256(data[7:]).digest()
+    assert [offset for offset, _ in seen] == list(range(7, file.size, engine.CHUNK_SIZE))
+    assert b"".join(chunk for _, chunk in seen) == data[7:]
+
+
+def test_a_failing_tap_stops_the_read(data_file: Path) -> None:
+    file = walk_model(data_file).files[0]
+    calls: list[int] = []
+
+    def tap(offset: int, chunk: memoryview) -> None:
+        calls.append(offset)
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        hash_item(WorkItem(file, 0, file.size), "sha256", tap=tap)
+    assert calls == [0]
+
+
 def test_byte_ranges_hash_exactly_their_bytes(data_file: Path) -> None:
     file = walk_model(data_file).files[0]
     data = data_file.read_bytes()
