@@ -39,6 +39,8 @@ LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C
 PICKLE_PROBE_OPCODES = 100_000
 #: Stacked plain-data pickles followed through the first bytes before calling it a pickle.
 _STACKED_IN_HEAD = 16
+#: Anomalies of a frame whose extent the first bytes alone cannot tell.
+_FRAME_ANOMALIES = ("frame", "overlong-frame")
 #: Values a probe inspects for rejected number literals.
 _LITERAL_WALK = 100_000
 
@@ -312,6 +314,28 @@ class PickleProbe:
     def complete(self) -> bool:
         return self.outcome is Outcome.COMPLETE
 
+    def depends_past(self, available: int) -> bool:
+        """Whether bytes past the first ``available`` (all the probe saw) could change it.
+
+        A probe of a file's first bytes stands for the whole file only when its
+        end was settled inside them: not when the data ran out, when the error
+        came from an argument or line cut at their end (``g100|0\\n``), when a
+        loader may go on past the error (its tail lies further on), or when a
+        frame reaches past them.
+        """
+        result = self.result
+        if self.outcome is Outcome.TRUNCATED:
+            return True
+        if self.outcome is not Outcome.ERROR or result.outcome is not Outcome.ERROR:
+            return False  # complete, a limit, or cut at a literal or persistent id already read
+        error = result.error
+        return (
+            result.end >= available
+            or error is None
+            or not error.certain
+            or any(a.kind.startswith(_FRAME_ANOMALIES) for a in result.anomalies)
+        )
+
 
 def probe_pickle(source: Source | bytes, limits: Limits | None = None) -> PickleProbe:
     """Run the pickle machine from the start (by default for :data:`PICKLE_PROBE_OPCODES`)."""
@@ -352,7 +376,9 @@ def _first_invalid_literal(result: PickleResult) -> int | None:
 
     The machine goes on past such a literal (a placeholder), but ``float()``,
     ``int(s, 0)`` and C's ``strtol`` all raise on it: text read as FLOAT/INT
-    lines ("From: ...") stops there. Literals too long to decode are not cuts.
+    lines ("From: ...") stops there. What C accepts (a literal ended by a NUL,
+    ``1.5\\x00zz``) the machine reads as a number, so it is no cut. Literals too
+    long to decode are not cuts.
     """
     pending: list[Any] = [*result.calls, result.value]
     offsets: list[int] = []
@@ -411,7 +437,7 @@ def _probe_at(head: bytes, size: int, path: Path | None, offset: int) -> PickleP
         return None
     if rest:
         probe = probe_pickle(rest)
-        if probe.outcome is not Outcome.TRUNCATED or len(head) >= size or path is None:
+        if not probe.depends_past(len(rest)) or len(head) >= size or path is None:
             return probe
     elif path is None:
         return None

@@ -297,6 +297,24 @@ class _Machine:
             raise _Stop(Outcome.TRUNCATED, "data ends inside an opcode argument")
         return data
 
+    def _c_number_line(self, raw: bytes | None) -> bytes | None:
+        """The part of a numeric text argument _pickle parses: C's parsers stop at a NUL.
+
+        ``_pickle`` hands the line to strtol / PyLong_FromString /
+        PyOS_string_to_double as a C string, so ``0\\x00junk`` reads as 0 and
+        loading goes on; ``pickle._Unpickler`` raises on the NUL. The most
+        permissive loader decides (picklevm.semantics), so the text after the
+        NUL is ignored and the disagreement noted.
+        """
+        if raw is None or b"\x00" not in raw:
+            return raw
+        self._anomaly(
+            "loaders-differ",
+            "a NUL ends a number argument: _pickle reads up to it and goes on, "
+            "pickle._Unpickler raises",
+        )
+        return raw[: raw.index(b"\x00")]
+
     def _readline(self) -> bytes | None:
         """A text argument without its newline; None when too long to decode."""
         src = self.src
@@ -479,7 +497,7 @@ class _Machine:
         self.stack.append(self._top())
 
     def op_float(self) -> None:
-        raw = self._readline()
+        raw = self._c_number_line(self._readline())
         try:
             value: Any = (
                 float(raw) if raw is not None else Opaque("long float literal", self.op_offset)
@@ -489,7 +507,8 @@ class _Machine:
         self.stack.append(value)
 
     def op_int(self) -> None:
-        raw = self._readline()
+        line = self._readline()
+        raw = self._c_number_line(line)
         if raw is None:
             self.stack.append(Opaque("long int literal", self.op_offset))
             return
@@ -498,8 +517,8 @@ class _Machine:
             digits = raw.strip().lstrip(b"+-")
             base = 16 if digits[:2].lower() == b"0x" else (8 if digits[:1] == b"0" else 10)
             number = int(raw, base)
-            # "00"/"01" (exactly two characters) are protocol 0's False/True
-            value = bool(number) if len(raw) == 2 and number in (0, 1) else number
+            # a two-character line ("00", "01", "0\x00") holding 0 or 1 is protocol 0's False/True
+            value = bool(number) if len(line or b"") == 2 and number in (0, 1) else number
         else:
             try:
                 value = int(raw, 0)
@@ -523,6 +542,7 @@ class _Machine:
             value = Opaque("long int literal", self.op_offset)
         else:
             text = raw[:-1] if raw.endswith(b"L") else raw
+            text = self._c_number_line(text) or b""
             try:
                 value = int(text, 0)
             except ValueError:
@@ -782,7 +802,7 @@ class _Machine:
         self.memo[index] = self._top()
 
     def op_get(self) -> None:
-        raw = self._readline()
+        raw = self._c_number_line(self._readline())
         if raw is None or not _DECIMAL.fullmatch(raw):
             raise _Stop(Outcome.ERROR, "GET argument is not a decimal integer")
         self._memo_get(int(raw))
@@ -794,7 +814,7 @@ class _Machine:
         self._memo_get(struct.unpack("<I", self._read(4))[0])
 
     def op_put(self) -> None:
-        raw = self._readline()
+        raw = self._c_number_line(self._readline())
         if raw is None or not _DECIMAL.fullmatch(raw):
             raise _Stop(Outcome.ERROR, "PUT argument is not a decimal integer")
         self._memo_put(int(raw))

@@ -87,6 +87,11 @@ _OPS = st.sampled_from(
         b"h\x01",
         b"p1\n",
         b"g1\n",
+        # C's number parsers stop at a NUL (_pickle goes on, pickle._Unpickler raises)
+        b"p1\x00x\n",
+        b"g1\x00x\n",
+        b"I5\x00x\n",
+        b"F1.5\x00x\n",
     ]
 )
 

@@ -26,6 +26,7 @@ from supplychain.picklevm import (
     parse,
     parse_all_readings,
 )
+from tests.picklevm.unpickler_stubs import c_value, outcomes
 
 _SAFE_CALLS = {
     "builtins.set": set,
@@ -275,6 +276,37 @@ def test_protocol0_literals_follow_cpython() -> None:
         b"I99999999999999999999\n.",
     ):
         assert parse(text).value == pickle.loads(text), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"I5\x00zz\n.",
+        b"I0\x00\n.",
+        b"I1\x00\n.",
+        b"I00\x00\n.",
+        b"I010\x00z\n.",
+        b"I0x1f\x00z\n.",
+        b"L5\x00zzL\n.",
+        b"F1.5\x00zz\n.",
+        b"Np7\x00x\n0g7\x00y\n.",
+    ],
+)
+def test_a_nul_ends_a_number_line_as_in_pickles_c_parsers(text: bytes) -> None:
+    # strtol / PyLong_FromString / PyOS_string_to_double read a C string: _pickle
+    # stops at the NUL and goes on; pickle._Unpickler raises (the permissive one decides)
+    result = parse(text)
+    assert outcomes(text)[0] == "ok"
+    assert result.outcome is Outcome.COMPLETE
+    assert result.value == c_value(text)
+    assert type(result.value) is type(c_value(text))
+    assert any(a.kind == "loaders-differ" for a in result.anomalies)
+
+
+def test_a_number_line_that_is_not_a_number_before_its_nul_still_stops() -> None:
+    result = parse(b"Np\x007\n.")
+    assert result.outcome is Outcome.ERROR
+    assert outcomes(b"Np\x007\n.") == ("ValueError", "ValueError")
 
 
 def test_stack_underflow_and_marks_are_checked_like_cpython() -> None:

@@ -36,6 +36,10 @@ PREFIXES = {
     "REDUCE with list arguments (pickle._Unpickler only)": b"cbuiltins\nlist\n]R0",
     "NEWOBJ with list arguments (pickle._Unpickler only)": b"cbuiltins\nlist\n]\x810",
     "SETITEM past a list's end (cannot be followed)": b"]K\x05K\x02s0",
+    # _pickle parses text numbers as C strings: a NUL ends them (pickle._Unpickler raises)
+    "PUT with a NUL after its index (_pickle only)": b"Np0\x00x\n0",
+    "GET with a NUL after its index (_pickle only)": b"Np0\n0g0\x00x\n0",
+    "LONG with a NUL inside (_pickle only)": b"L5\x00zz\n0",
 }
 
 
@@ -169,3 +173,64 @@ def test_an_embedded_pickle_whose_payload_follows_an_uncertain_stop_is_reported(
     result = scan_file(path)
     embedded = [f for f in result.findings if f.rule == "pickle.embedded-pickle"]
     assert embedded and embedded[0].severity.rank >= Severity.HIGH.rank, result.findings
+
+
+#: Protocol-0 literals _pickle reads up to their NUL (both unpicklers reject the whole line).
+NUL_LITERALS = {"FLOAT": b"(F1.5\x00zz\n", "INT": b"(I5\x00zz\n", "LONG": b"(L5\x00zz\n"}
+
+
+@pytest.mark.parametrize("name", list(NUL_LITERALS))
+def test_a_file_without_proto_whose_literal_a_nul_ends_is_a_pickle(
+    tmp_path: Path, name: str
+) -> None:
+    data = NUL_LITERALS[name] + PAYLOAD + b"t."
+    assert "posix.system" in loader_reaches(data)
+    path = tmp_path / "weights.bin"
+    path.write_bytes(data)
+    result = scan_file(path)
+    assert result.format == "pickle"
+    assert _severity(path).rank >= Severity.HIGH.rank
+    assert any(f.symbol == "posix.system" for f in result.findings)
+
+
+def _line_cut_by_the_head(head: int = 4096) -> bytes:
+    """No PROTO; a GET line runs across byte ``head``: cut there, it reads as GET 100 (no slot)."""
+    start = b"Np1000\n"
+    filler = head - 5 - len(start) - 5  # BINBYTES header, then 'g1000' ends the head
+    return (
+        start
+        + b"B"
+        + struct.pack("<I", filler)
+        + b"\x00" * filler
+        + b"g1000\n"
+        + b"00"
+        + PAYLOAD
+        + b"."
+    )
+
+
+def test_a_line_cut_by_the_first_4096_bytes_is_read_to_its_end(tmp_path: Path) -> None:
+    data = _line_cut_by_the_head()
+    assert data[4091:4097] == b"g1000\n"
+    assert "posix.system" in loader_reaches(data)
+    path = tmp_path / "weights.bin"
+    path.write_bytes(data)
+    result = scan_file(path)
+    assert result.format == "pickle"
+    assert _severity(path).rank >= Severity.HIGH.rank
+    assert any(f.symbol == "posix.system" for f in result.findings)
+
+
+def test_a_payload_past_the_first_4096_bytes_after_an_uncertain_stop_is_read(
+    tmp_path: Path,
+) -> None:
+    # as above: the machine stops where earlier code could have let a loader go on (so a
+    # scanner must assume it does); here what follows lies past the probed first bytes
+    filler = b"B" + struct.pack("<I", 5000) + b"\x00" * 5000 + b"0"
+    data = b"]K\x05K\x02s0" + filler + PAYLOAD + b"."
+    path = tmp_path / "weights.bin"
+    path.write_bytes(data)
+    result = scan_file(path)
+    assert result.format == "pickle"
+    assert any(f.symbol == "posix.system" for f in result.findings)
+    assert _severity(path).rank >= Severity.HIGH.rank

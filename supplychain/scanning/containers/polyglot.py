@@ -65,10 +65,11 @@ def scan_pickle_from_start(scan: FileScan, blob: Blob, kind: Format, head: bytes
 def _probe(blob: Blob, head: bytes, limits: Limits, *, text: bool) -> tuple[Verdict, PickleResult]:
     """The verdict, and the first stream's parse (what a single ``pickle.load`` reads)."""
     in_head = probe_pickle(head)
-    if in_head.outcome is Outcome.ERROR and not in_head.reaches_code:
+    whole_in_head = blob.size is not None and len(head) >= blob.size
+    settled = whole_in_head or not in_head.depends_past(len(head))
+    if in_head.outcome is Outcome.ERROR and not in_head.reaches_code and settled:
         # the same bytes raise the same way in the whole file
         return Verdict.NOTHING, in_head.result
-    whole_in_head = blob.size is not None and len(head) >= blob.size
     probe = in_head if whole_in_head else _probe_at(blob, 0, limits)
     first, offset = probe.result, 0
     for _ in range(MAX_STACKED):
