@@ -293,3 +293,30 @@ def test_every_spelling_of_the_old_wrappers_is_at_least_high(
     path.write_bytes(stream)
     result = scan_file(path)
     assert any(f.severity.rank >= Severity.HIGH.rank and cls in f.message for f in result.findings)
+
+
+# --- the dtype reader agrees with numpy on every dtype numpy itself pickles -------------------
+
+NUMPY_DTYPES = [
+    "?", "b", "B", "h", "H", "i", "I", "l", "L", "q", "Q", "e", "f", "d", "g", "F", "D", "G",
+    "<i8", ">u2", "c8", "M8[ns]", "m8[s]", "S7", "U3", "V12", "O",
+    "f8,O", "i4,f8", "(2,3)f4", "(2,)O", [("a", "O"), ("b", "f8")], [("a", "f8", (3,))],
+    [("a", [("b", "O")])], [("a", [("b", "i2")])],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("spec", NUMPY_DTYPES, ids=str)
+def test_dtype_object_and_itemsize_agree_with_numpy(spec: object) -> None:
+    # numpy builds and pickles the dtype; the reader only parses those bytes (no unpickling)
+    import pickle
+
+    import numpy as np
+
+    from supplychain.formats import joblib as reader
+    from supplychain.picklevm import parse
+
+    dtype = np.dtype(spec)  # type: ignore[call-overload]
+    value = parse(pickle.dumps(dtype, protocol=2)).value
+    assert reader._has_object(value) == dtype.hasobject
+    if not dtype.hasobject:
+        assert reader._itemsize(value) == dtype.itemsize
