@@ -255,7 +255,9 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.BZIP2
     if head.startswith(b"\xfd7zXZ\x00"):
         return Format.XZ
-    if head.startswith(b"]\x00\x00") and len(head) >= 13:
+    # joblib picks its LZMA reader on these two bytes alone, and liblzma's .lzma decoder takes
+    # any dictionary size, so the rest of the 13-byte header is not checked.
+    if head.startswith(b"]\x00") and len(head) >= 13:
         return Format.LZMA
     if head.startswith(b"\x28\xb5\x2f\xfd"):
         return Format.ZSTD
