@@ -105,3 +105,19 @@ def test_a_header_numpy_refuses_is_only_malformed(tmp_path: Path) -> None:
     result = scan_file(path)
     assert [f.severity for f in result.findings] == [Severity.MEDIUM]
     assert "fortran_order" in result.findings[0].message
+
+
+def test_a_torch_record_that_cannot_be_inflated_is_not_clean(tmp_path: Path) -> None:
+    path = tmp_path / "model.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", pickle.dumps({}, protocol=2))
+        archive.writestr("archive/version", b"3\n")
+        archive.writestr("archive/data/0", b"A" * 5000, compress_type=zipfile.ZIP_DEFLATED)
+        info = archive.getinfo("archive/data/0")
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start : start + 8] = b"\xff" * 8  # not a deflate stream: numpy cannot read it either
+    path.write_bytes(bytes(data))
+    result = scan_file(path)
+    assert result.status is Status.COULD_NOT_SCAN
+    assert result.reason and "archive/data/0" in result.reason

@@ -228,8 +228,9 @@ def _npy_magic(scan: FileScan, blob: Blob, handle: object, member: ZipMember) ->
         return False  # neither torch nor numpy (zipfile) reads it
     try:
         head = _member_blob(scan, blob, handle, member).head(len(npy.MAGIC))
-    except SourceError:
-        return True  # let the member scan report what cannot be read
+    except SourceError as exc:
+        scan.could_not_scan(blob, f"member {member.name}: {exc}")
+        return False
     return head == npy.MAGIC
 
 
