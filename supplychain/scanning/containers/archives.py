@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from supplychain.formats import compression, joblib, torch
+from supplychain.formats import numpy as npy
 from supplychain.formats.keras import is_keras_zip
 from supplychain.formats.sniff import Format
 from supplychain.formats.ziparchive import (
@@ -211,10 +212,26 @@ def _scan_torch_zip(
             # torch reads data.pkl through io.BytesIO: every FRAME is its own buffer
             scan_pickle_stream(scan, child, child.opener, child.location, frames=ALL_FRAMES)
             scan._check_extension(child, Format.PICKLE)
-        elif member.name in records or member.name in known or member.name.endswith("/"):
+        elif member.name.endswith("/"):
             continue
+        elif (member.name in records or member.name in known) and not _npy_magic(
+            scan, blob, handle, member
+        ):
+            continue  # np.load of the same zip reads a member as .npy only by its magic
         elif view.first_time(member):
             _scan_member(scan, blob, handle, member, view.label)
+
+
+def _npy_magic(scan: FileScan, blob: Blob, handle: object, member: ZipMember) -> bool:
+    """Whether a torch record starts like an .npy, which np.load would read as an array."""
+    if not member.readable:
+        return False  # neither torch nor numpy (zipfile) reads it
+    try:
+        head = _member_blob(scan, blob, handle, member).head(len(npy.MAGIC))
+    except SourceError as exc:
+        scan.could_not_scan(blob, f"member {member.name}: {exc}")
+        return False
+    return head == npy.MAGIC
 
 
 def _check_crc(scan: FileScan, blob: Blob, child: Blob, member: ZipMember) -> None:

@@ -7,9 +7,7 @@ import struct
 
 from supplychain.formats import gguf, joblib, numpy, safetensors
 from supplychain.formats.sniff import Format
-from supplychain.picklevm import (
-    Source,
-)
+from supplychain.picklevm import Source, SourceError
 from supplychain.scanning import templates
 from supplychain.scanning.blob import Blob
 from supplychain.scanning.containers._base import (
@@ -26,7 +24,13 @@ from supplychain.scanning.scanner import FileScan
 
 def scan_npy(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
     try:
-        header = numpy.parse_npy_header(head)
+        header = numpy.parse_npy_header(_npy_header_bytes(blob, head))
+    except numpy.NpyHeaderTooLarge as exc:
+        scan.could_not_scan(blob, exc.problem)
+        return
+    except SourceError as exc:
+        scan.could_not_scan(blob, f"reading the .npy header: {exc}")
+        return
     except numpy.NumpyFormatError as exc:
         scan.add(
             Finding(RULE_CONTAINER, Severity.MEDIUM, f"invalid .npy: {exc.problem}", blob.location)
@@ -50,6 +54,14 @@ def scan_npy(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
         return source
 
     scan_pickle_stream(scan, blob, at, blob.location)
+
+
+def _npy_header_bytes(blob: Blob, head: bytes) -> bytes:
+    """All of the header: numpy with allow_pickle=True reads one of any length."""
+    _, start, length = numpy.header_span(head)
+    if start + length <= len(head):
+        return head
+    return blob.source().read(start + length)
 
 
 def scan_safetensors(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
