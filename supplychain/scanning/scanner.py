@@ -13,6 +13,7 @@ from supplychain.errors import InputError
 from supplychain.formats.sniff import HEAD_SIZE, Format, expected_formats, sniff_bytes
 from supplychain.model.tree import ModelFile, ModelTree, walk_model
 from supplychain.picklevm import Limits, Source
+from supplychain.picklevm.source import SourceError
 from supplychain.scanning.blob import Blob
 from supplychain.scanning.policy import Policy, builtin_policy, load_allowlist
 from supplychain.scanning.results import FileResult, Finding, ScanReport, Severity, Status
@@ -94,7 +95,11 @@ class FileScan:
         if blob.depth > self.options.max_depth:
             self.could_not_scan(blob, f"containers nest deeper than {self.options.max_depth}")
             return
-        head = blob.head(HEAD_SIZE)
+        try:
+            head = blob.head(HEAD_SIZE)
+        except SourceError as exc:  # a corrupt or capped compressed member, an I/O error
+            self.could_not_scan(blob, f"cannot be read: {exc}")
+            return
         kind = sniff_bytes(head, blob.size if blob.size is not None else len(head) + 1)
         # whatever the magic says, a loader may unpickle the file from byte 0
         kind = scan_pickle_from_start(self, blob, kind, head)
@@ -173,7 +178,7 @@ def scan_file(
         blob = Blob("", file_path.name, size, lambda: Source.from_file(handle), True)
         try:
             scan.scan_blob(blob)
-        except OSError as exc:
+        except (OSError, SourceError) as exc:
             scan.incomplete.append(f"read error: {exc}")
         except Exception as exc:
             logger.warning("internal error scanning %s", file_path, exc_info=True)

@@ -128,3 +128,18 @@ def test_torch_finds_data_pkl_whatever_its_case_and_so_do_we(tmp_path: Path) -> 
     result = scan_file(path)
     assert result.format == "pytorch-zip"
     assert any(f.symbol == "posix.system" for f in result.findings)
+
+
+def test_a_corrupt_deflated_member_is_could_not_scan_without_a_traceback(
+    run_cli, tmp_path: Path
+) -> None:
+    data = bytearray(_deflated_zip({"a.pkl": b"\x80\x04" + b"N" * 5000 + b"."}))
+    start = 30 + len("a.pkl")  # the member's compressed bytes follow its local header
+    for i in range(start + 2, start + 12):
+        data[i] ^= 0xFF
+    path = tmp_path / "model.zip"
+    path.write_bytes(bytes(data))
+    result = run_cli("scan", path)
+    assert result.exit_code == 3, result
+    assert "a.pkl: cannot be read" in result.stdout
+    assert "Traceback" not in result.stderr and "internal error" not in result.stdout
