@@ -250,7 +250,8 @@ def torch_tar_members(handle: BinaryIO) -> dict[str, TarMember]:
     """Regular members of a tar file by name, with their data offsets (headers only)."""
     handle.seek(0)
     members: dict[str, TarMember] = {}
-    with tarfile.open(fileobj=handle, mode="r:") as archive:
+    # exactly as legacy torch.load opens it (it tries this before anything else)
+    with tarfile.open(fileobj=handle, mode="r:", format=tarfile.PAX_FORMAT) as archive:
         for info in archive.getmembers():
             if info.isfile():
                 members[info.name] = TarMember(info.name, info.offset_data, info.size)
@@ -272,14 +273,19 @@ def _read_count(
     pickles: list[StackedPickle],
     problems: list[str],
 ) -> int | None:
-    """The count pickle that opens a tar member's records (recorded in ``pickles``)."""
+    """How many records torch reads after the count pickle (recorded in ``pickles``).
+
+    torch runs ``for _ in range(count)``: any int (a bool too) is accepted and
+    a negative one means no records, after which torch goes on to the next
+    pickle. Anything else raises there, and nothing after it is read.
+    """
     result = parse(source, options)
     pickles.append(StackedPickle(f"{what} count", 0, result))
     count = result.value
-    if not result.complete or not isinstance(count, int) or count < 0:
+    if not result.complete or not isinstance(count, int):
         problems.append(f"the {what} count pickle does not give a count")
         return None
-    return count
+    return max(0, count)
 
 
 def walk_tar_storages(source: Source, size: int, options: ParseOptions) -> TarPickles:
