@@ -253,9 +253,23 @@ def torch_tar_members(handle: BinaryIO) -> dict[str, TarMember]:
     # exactly as legacy torch.load opens it (it tries this before anything else)
     with tarfile.open(fileobj=handle, mode="r:", format=tarfile.PAX_FORMAT) as archive:
         for info in archive.getmembers():
-            if info.isfile():
-                members[info.name] = TarMember(info.name, info.offset_data, info.size)
+            target = _link_target(archive, info) if info.islnk() or info.issym() else info
+            if target is not None and target.isfile():
+                # torch extracts a link member as its target's data (tarfile resolves it)
+                members[info.name] = TarMember(info.name, target.offset_data, target.size)
     return members
+
+
+def _link_target(archive: tarfile.TarFile, info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    """The member a link resolves to, found as tarfile's extract/extractfile find it."""
+    find = getattr(archive, "_find_link_target", None)
+    if find is None:
+        return None
+    try:
+        target = find(info)
+    except KeyError:
+        return None
+    return target if isinstance(target, tarfile.TarInfo) else None
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,20 @@ def _assert_caught(result: FileResult) -> None:
     assert worst is not None and worst.rank >= Severity.HIGH.rank, result
 
 
+def _hardlinked(storages: bytes) -> bytes:
+    """``storages`` is a hard link to a member ``x`` that holds the records."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        for name, data in (("x", storages), ("tensors", pickle.dumps(0)), ("pickle", b"}.")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("storages")
+        link.type, link.linkname = tarfile.LNKTYPE, "x"
+        archive.addfile(link)
+    return buf.getvalue()
+
+
 def _attacks(tmp_path: Path) -> dict[str, tuple[Path, Path]]:
     """Each attack file, with the marker its payload touches."""
     made: dict[str, tuple[Path, Path]] = {}
@@ -97,6 +111,7 @@ def _attacks(tmp_path: Path) -> dict[str, tuple[Path, Path]]:
     put("pickle.pkl", lambda p: _with_head(pickle.dumps({"w": 1}, protocol=2), _torch_tar(p)))
     put("negstorages.tar", lambda p: _torch_tar(pickle.dumps(-1, protocol=2) + p))
     put("negtensors.tar", lambda p: _torch_tar(count0 + views, pickle.dumps(-5), p))
+    put("hardlink.tar", lambda p: _hardlinked(pickle.dumps(-1, protocol=2) + p))
     return made
 
 
@@ -164,3 +179,10 @@ def test_a_plain_pickle_is_not_called_a_tar(tmp_path: Path) -> None:
     path.write_bytes(pickle.dumps({"w": list(range(300))}, protocol=2))
     result = scan_file(path)
     assert not any(f.rule == "container.tar-polyglot" for f in result.findings), result
+
+
+def test_a_storages_hardlink_is_read_as_its_target(tmp_path: Path) -> None:
+    """torch extracts a hard-linked ``storages`` as the data of the member it names."""
+    result = scan_file(_attacks(tmp_path)["hardlink.tar"][0])
+    assert result.format == "pytorch-tar"
+    assert any(f.rule == "pickle.gadget" and "storages" in f.location for f in result.findings)
