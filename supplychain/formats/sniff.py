@@ -269,7 +269,7 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.TORCH_LEGACY
     if _is_pickle(head, size, path):
         return Format.PICKLE
-    if len(head) >= 262 and head[257:262] == b"ustar":
+    if is_tar_header(head):
         return _tar_kind(path) if path is not None else Format.TAR
     if path is not None and size > 22 and _has_zip_end(path, size):
         return _zip_kind(path)
@@ -527,11 +527,29 @@ def _zip_kind(path: Path) -> Format:
     return Format.ZIP
 
 
+def is_tar_header(head: bytes) -> bool:
+    """The first 512 bytes are a header ``tarfile`` accepts (V7 tars without ``ustar`` too).
+
+    ``tarfile.open`` (and so legacy ``torch.load``, which tries it before anything
+    else) judges a file by its first block: a valid checksum and numeric fields,
+    whatever the magic says. Asking tarfile's own header parser keeps us exact.
+    """
+    import tarfile
+
+    if len(head) < tarfile.BLOCKSIZE:
+        return False
+    try:
+        tarfile.TarInfo.frombuf(head[: tarfile.BLOCKSIZE], tarfile.ENCODING, "surrogateescape")
+    except (tarfile.HeaderError, ValueError):
+        return False
+    return True
+
+
 def _tar_kind(path: Path) -> Format:
     import tarfile
 
     try:
-        with tarfile.open(path) as archive:
+        with tarfile.open(path, mode="r:", format=tarfile.PAX_FORMAT) as archive:
             names = set(archive.getnames())
     except (tarfile.TarError, OSError):
         return Format.TAR

@@ -250,11 +250,26 @@ def torch_tar_members(handle: BinaryIO) -> dict[str, TarMember]:
     """Regular members of a tar file by name, with their data offsets (headers only)."""
     handle.seek(0)
     members: dict[str, TarMember] = {}
-    with tarfile.open(fileobj=handle, mode="r:") as archive:
+    # exactly as legacy torch.load opens it (it tries this before anything else)
+    with tarfile.open(fileobj=handle, mode="r:", format=tarfile.PAX_FORMAT) as archive:
         for info in archive.getmembers():
-            if info.isfile():
-                members[info.name] = TarMember(info.name, info.offset_data, info.size)
+            target = _link_target(archive, info) if info.islnk() or info.issym() else info
+            if target is not None and target.isfile():
+                # torch extracts a link member as its target's data (tarfile resolves it)
+                members[info.name] = TarMember(info.name, target.offset_data, target.size)
     return members
+
+
+def _link_target(archive: tarfile.TarFile, info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    """The member a link resolves to, found as tarfile's extract/extractfile find it."""
+    find = getattr(archive, "_find_link_target", None)
+    if find is None:
+        return None
+    try:
+        target = find(info)
+    except KeyError:
+        return None
+    return target if isinstance(target, tarfile.TarInfo) else None
 
 
 @dataclass(frozen=True)
@@ -272,14 +287,19 @@ def _read_count(
     pickles: list[StackedPickle],
     problems: list[str],
 ) -> int | None:
-    """The count pickle that opens a tar member's records (recorded in ``pickles``)."""
+    """How many records torch reads after the count pickle (recorded in ``pickles``).
+
+    torch runs ``for _ in range(count)``: any int (a bool too) is accepted and
+    a negative one means no records, after which torch goes on to the next
+    pickle. Anything else raises there, and nothing after it is read.
+    """
     result = parse(source, options)
     pickles.append(StackedPickle(f"{what} count", 0, result))
     count = result.value
-    if not result.complete or not isinstance(count, int) or count < 0:
+    if not result.complete or not isinstance(count, int):
         problems.append(f"the {what} count pickle does not give a count")
         return None
-    return count
+    return max(0, count)
 
 
 def walk_tar_storages(source: Source, size: int, options: ParseOptions) -> TarPickles:

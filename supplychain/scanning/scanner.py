@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from supplychain.errors import InputError
-from supplychain.formats.sniff import HEAD_SIZE, Format, expected_formats, sniff_bytes
+from supplychain.formats.sniff import (
+    HEAD_SIZE,
+    Format,
+    expected_formats,
+    is_tar_header,
+    sniff_bytes,
+)
 from supplychain.model.tree import ModelFile, ModelTree, walk_model
 from supplychain.picklevm import Limits, Source
 from supplychain.picklevm.source import SourceError
@@ -35,6 +41,7 @@ _INERT_CLAIMS = frozenset(
 )
 
 
+_TAR_KINDS = frozenset({Format.TAR, Format.TORCH_TAR, Format.NEMO})
 _ZIP_KINDS = frozenset(
     {Format.ZIP, Format.TORCH_ZIP, Format.TORCHSCRIPT, Format.NUMPY_ZIP, Format.KERAS}
 )
@@ -106,6 +113,11 @@ class FileScan:
         index = len(self.formats)
         self.formats.append(kind)
         handler_for(kind)(self, blob, kind, head)
+        if kind not in _TAR_KINDS and is_tar_header(head):
+            # legacy torch.load tries tarfile on every non-zip file before anything else
+            from supplychain.scanning.containers.archives import scan_tar_polyglot
+
+            scan_tar_polyglot(self, blob, kind, head)
         if (
             kind not in _ZIP_KINDS
             and blob.location not in self.zip_tail_is_member

@@ -151,3 +151,28 @@ def test_the_probe_imports_what_cpython_imports(data: bytes) -> None:
         all(part.isidentifier() for part in f"{m}.{n}".split(".")) for m, n in cpython_imports(data)
     )
     assert probe_pickle(data).imports is expected
+
+
+def _v7_header(name: bytes = b"storages", checksum_delta: int = 0) -> bytes:
+    """A pre-POSIX tar header: no ``ustar`` magic at 257, only a valid checksum."""
+    block = bytearray(512)
+    block[: len(name)] = name
+    block[100:108] = b"0000644\0"
+    block[124:136] = b"00000000000\0"
+    block[148:156] = b" " * 8
+    block[148:156] = b"%06o\0 " % (sum(block) + checksum_delta)
+    return bytes(block)
+
+
+def test_a_tar_without_ustar_magic_is_a_tar_as_tarfile_says() -> None:
+    import tarfile
+
+    head = _v7_header() + bytes(1024)
+    with tarfile.open(fileobj=io.BytesIO(head), mode="r:") as archive:
+        assert archive.getnames() == ["storages"]
+    assert sniff_bytes(head, len(head)) is Format.TAR
+
+
+def test_a_block_with_a_wrong_tar_checksum_is_not_a_tar() -> None:
+    head = _v7_header(checksum_delta=1) + bytes(1024)
+    assert sniff_bytes(head, len(head)) is not Format.TAR

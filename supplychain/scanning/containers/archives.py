@@ -294,7 +294,46 @@ def scan_legacy(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
             )
 
 
-def scan_tar(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
+#: A file that is a tar and something else: legacy torch.load reads the tar.
+RULE_TAR_POLYGLOT = "container.tar-polyglot"
+
+
+def scan_tar_polyglot(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
+    """Also read as a tar a ``kind`` file whose first block is a tar header.
+
+    Legacy ``torch.load`` opens any non-zip file with ``tarfile`` before anything
+    else and, when that succeeds, unpickles the tar's members instead of the
+    file's own reading; when tarfile refuses it, torch reads the file as it is.
+    """
+    try:
+        torch.torch_tar_members(blob.binary(scan.options.max_spool))  # type: ignore[arg-type]
+    except TooLargeToSpool as exc:
+        scan.could_not_scan(blob, f"tar inside a compressed stream is too large to scan ({exc})")
+        return
+    except (tarfile.TarError, OSError, ValueError) as exc:
+        scan.add(
+            Finding(
+                RULE_CONTAINER,
+                Severity.MEDIUM,
+                f"the first block is a tar header but tarfile cannot open the archive ({exc})",
+                blob.location,
+            )
+        )
+        return
+    scan.add(
+        Finding(
+            RULE_TAR_POLYGLOT,
+            Severity.HIGH,
+            f"the file is both {kind.value} and a tar archive: legacy torch.load "
+            "reads the tar (its storages/tensors/pickle members), other loaders the "
+            f"{kind.value}",
+            blob.location,
+        )
+    )
+    scan_tar(scan, blob, kind, head, refine=False)
+
+
+def scan_tar(scan: FileScan, blob: Blob, kind: Format, head: bytes, *, refine: bool = True) -> None:
     try:
         handle = blob.binary(scan.options.max_spool)
         members = torch.torch_tar_members(handle)  # type: ignore[arg-type]
@@ -310,7 +349,8 @@ def scan_tar(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
         scan.could_not_scan(blob, f"unreadable tar archive: {exc}")
         return
     is_torch = {"storages", "tensors", "pickle"} <= set(members)
-    scan.refine(blob, Format.TORCH_TAR if is_torch else Format.TAR)
+    if refine:
+        scan.refine(blob, Format.TORCH_TAR if is_torch else Format.TAR)
     for member in members.values():
 
         def opener(m: torch.TarMember = member) -> Source:
