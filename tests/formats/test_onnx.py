@@ -20,22 +20,9 @@ from supplychain.scanning.policy import builtin_policy
 from supplychain.scanning.results import Severity
 from supplychain.scanning.scanner import FileScan, ScanOptions
 from tests.conftest import RunCli
+from tests.formats.protowire import field
 
-
-# -- a tiny protobuf writer (the format's own rules, no onnx dependency) ----------------------
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def field(number: int, payload: bytes | int) -> bytes:
-    if isinstance(payload, int):
-        return varint(number << 3) + varint(payload)
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
+# -- models written by hand (the format's own rules, no onnx dependency) ----------------------
 
 
 def text(number: int, value: str) -> bytes:
