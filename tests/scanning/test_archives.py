@@ -185,3 +185,30 @@ def test_a_stored_member_torch_reads_past_its_stored_size_fails_the_scan(
     assert all(f.severity >= Severity.HIGH for f in problems)
     cli = run_cli("scan", path)
     assert cli.exit_code == 1 and "posix.system" in cli.stdout
+
+
+def _object_npy(pickled: bytes) -> bytes:
+    header = io.BytesIO()
+    np = pytest.importorskip("numpy")
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "|O", "fortran_order": False, "shape": (1,)}
+    )
+    return header.getvalue() + pickled
+
+
+@pytest.mark.parametrize("layout", ["npz", "torch zip"])
+def test_a_directory_entry_that_holds_an_npy_is_scanned(
+    run_cli, tmp_path: Path, layout: str
+) -> None:
+    members = {"archive/data.pkl": zipcraft.BENIGN} if layout == "torch zip" else {}
+    members["archive/evil/"] = _object_npy(zipcraft.PAYLOAD)
+    path = tmp_path / "model.npz"
+    path.write_bytes(zipcraft.torch_zip(members))
+    np = pytest.importorskip("numpy")
+    # np.load opens any key, a name ending in "/" too, and unpickles it when allowed
+    with np.load(path, allow_pickle=False) as npz, pytest.raises(ValueError, match="allow_pickle"):
+        npz["archive/evil/"]
+    result = scan_file(path)
+    gadget = [f for f in result.findings if f.symbol == "posix.system"]
+    assert gadget and gadget[0].severity is Severity.CRITICAL
+    assert run_cli("scan", path).exit_code == 1
