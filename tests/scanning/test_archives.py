@@ -212,3 +212,23 @@ def test_a_directory_entry_that_holds_an_npy_is_scanned(
     gadget = [f for f in result.findings if f.symbol == "posix.system"]
     assert gadget and gadget[0].severity is Severity.CRITICAL
     assert run_cli("scan", path).exit_code == 1
+
+
+def test_a_keras_weights_member_that_is_an_npy_is_scanned(run_cli, tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    path.write_bytes(
+        zipcraft.torch_zip(
+            {
+                "config.json": b'{"class_name": "Sequential", "config": {"layers": []}}',
+                "metadata.json": b'{"keras_version": "3.0.0"}',
+                "model.weights.h5": _object_npy(zipcraft.PAYLOAD),
+            }
+        )
+    )
+    np = pytest.importorskip("numpy")
+    with np.load(path, allow_pickle=False) as npz, pytest.raises(ValueError, match="allow_pickle"):
+        npz["model.weights.h5"]  # np.load would unpickle it when allowed
+    result = scan_file(path)
+    assert result.format == "keras"
+    assert any(f.symbol == "posix.system" for f in result.findings)
+    assert run_cli("scan", path).exit_code == 1

@@ -136,8 +136,12 @@ def _scan_reading(scan: FileScan, blob: Blob, handle: object, view: _Reading, re
     for member in archive.members:
         if _empty_directory(member):
             continue
-        if keras and member.name.endswith(".weights.h5"):
-            continue  # Keras v3 reads only arrays from it (h5py); the code risk is config.json
+        if (
+            keras
+            and member.name.endswith(".weights.h5")
+            and not _npy_magic(scan, blob, handle, member)
+        ):
+            continue  # Keras v3 reads only arrays from it (h5py); np.load reads an .npy by magic
         if view.first_time(member):
             _scan_member(scan, blob, handle, member, view.label)
 
