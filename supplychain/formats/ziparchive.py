@@ -83,6 +83,14 @@ class ZipMember:
         return self.data_offset >= 0 and not self.encrypted and self.method in _METHOD_NAMES
 
     @property
+    def extent(self) -> int:
+        """Bytes some loader reads from ``data_offset``: miniz (torch) copies a stored member's
+        uncompressed size, zipfile the smaller of the two sizes, so a stored member spans both."""
+        if self.method == STORED:
+            return max(self.compressed_size, self.size)
+        return self.compressed_size
+
+    @property
     def version(self) -> tuple[str, int, int, int, int]:
         """What a loader gets for this name: the same bytes, read the same way, are one version."""
         return (self.name, self.data_offset, self.compressed_size, self.method, self.size)
@@ -469,7 +477,15 @@ def _with_local_header(
         )
     if flags & 0x1:
         problems.append((name, "the member is encrypted"))
-    if data_offset + csize > size:
+    if method == STORED and csize != usize:
+        problems.append(
+            (
+                name,
+                f"stored member with {csize} bytes stored but {usize} recorded as its size "
+                "(torch reads the recorded size, zipfile the smaller; both are scanned)",
+            )
+        )
+    if data_offset + (max(csize, usize) if method == STORED else csize) > size:
         problems.append((name, "the member's data runs past the end of the file"))
     return ZipMember(
         name,
@@ -540,7 +556,7 @@ def member_source(
     budget: compression.DecompressionBudget | None = None,
 ) -> Source:
     """A source over the member's uncompressed bytes (stored: in place; else inflated, capped)."""
-    raw = Source.from_file(handle, member.data_offset, member.compressed_size)
+    raw = Source.from_file(handle, member.data_offset, member.extent)
     if member.method == STORED:
         return raw
     return compression.inflated_member(raw, member.method, member.name, cap, budget)

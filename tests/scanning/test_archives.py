@@ -7,6 +7,7 @@ import pickle
 import struct
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,91 @@ def test_a_corrupt_deflated_member_is_could_not_scan_without_a_traceback(
     assert result.exit_code == 3, result
     assert "a.pkl: cannot be read" in result.stdout
     assert "Traceback" not in result.stderr and "internal error" not in result.stdout
+
+
+def _stored_sizes_disagree(data: bytes, name: bytes, stored: int) -> bytes:
+    """Record ``stored`` as the compressed size of stored member ``name`` (CRCs to match).
+
+    miniz refuses a stored member whose two sizes differ only when the 32-bit
+    word at the method field (method and modification time) is zero: with a
+    modification time it copies the recorded uncompressed size, while zipfile
+    and a reader trusting the compressed size read ``stored`` bytes.
+    """
+    raw = bytearray(data)
+    entry = raw.find(b"PK\x01\x02")
+    while raw[entry + 46 : entry + 46 + len(name)] != name:
+        entry = raw.find(b"PK\x01\x02", entry + 4)
+    (local,) = struct.unpack("<I", raw[entry + 42 : entry + 46])
+    (size,) = struct.unpack("<I", raw[entry + 24 : entry + 28])
+    start = local + 30 + len(name)
+    crc = zlib.crc32(raw[start : start + stored])
+    for time_at, crc_at in ((entry + 12, entry + 16), (local + 10, local + 14)):
+        struct.pack_into("<H", raw, time_at, 0x0800)  # modified at 01:00
+        struct.pack_into("<II", raw, crc_at, crc, stored)
+    assert size > stored
+    return bytes(raw)
+
+
+def test_a_stored_member_torch_reads_past_its_stored_size_fails_the_scan(
+    run_cli, tmp_path: Path
+) -> None:
+    path = tmp_path / "model.pt"
+    data = zipcraft.torch_zip({"archive/data.pkl": zipcraft.PAYLOAD, "archive/version": b"3\n"})
+    path.write_bytes(_stored_sizes_disagree(data, b"archive/data.pkl", stored=2))
+    torch = pytest.importorskip("torch")
+    # torch's reader (no unpickling) hands torch.load the whole payload
+    assert bytes(torch._C.PyTorchFileReader(str(path)).get_record("data.pkl")) == zipcraft.PAYLOAD
+    result = scan_file(path)
+    assert any(f.symbol == "posix.system" for f in result.findings)
+    problems = [f for f in result.findings if f.rule == "container.zip-inconsistent"]
+    assert any("2 bytes stored but" in f.message for f in problems)
+    assert all(f.severity >= Severity.HIGH for f in problems)
+    cli = run_cli("scan", path)
+    assert cli.exit_code == 1 and "posix.system" in cli.stdout
+
+
+def _object_npy(pickled: bytes) -> bytes:
+    header = io.BytesIO()
+    np = pytest.importorskip("numpy")
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "|O", "fortran_order": False, "shape": (1,)}
+    )
+    return header.getvalue() + pickled
+
+
+@pytest.mark.parametrize("layout", ["npz", "torch zip"])
+def test_a_directory_entry_that_holds_an_npy_is_scanned(
+    run_cli, tmp_path: Path, layout: str
+) -> None:
+    members = {"archive/data.pkl": zipcraft.BENIGN} if layout == "torch zip" else {}
+    members["archive/evil/"] = _object_npy(zipcraft.PAYLOAD)
+    path = tmp_path / "model.npz"
+    path.write_bytes(zipcraft.torch_zip(members))
+    np = pytest.importorskip("numpy")
+    # np.load opens any key, a name ending in "/" too, and unpickles it when allowed
+    with np.load(path, allow_pickle=False) as npz, pytest.raises(ValueError, match="allow_pickle"):
+        npz["archive/evil/"]
+    result = scan_file(path)
+    gadget = [f for f in result.findings if f.symbol == "posix.system"]
+    assert gadget and gadget[0].severity is Severity.CRITICAL
+    assert run_cli("scan", path).exit_code == 1
+
+
+def test_a_keras_weights_member_that_is_an_npy_is_scanned(run_cli, tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    path.write_bytes(
+        zipcraft.torch_zip(
+            {
+                "config.json": b'{"class_name": "Sequential", "config": {"layers": []}}',
+                "metadata.json": b'{"keras_version": "3.0.0"}',
+                "model.weights.h5": _object_npy(zipcraft.PAYLOAD),
+            }
+        )
+    )
+    np = pytest.importorskip("numpy")
+    with np.load(path, allow_pickle=False) as npz, pytest.raises(ValueError, match="allow_pickle"):
+        npz["model.weights.h5"]  # np.load would unpickle it when allowed
+    result = scan_file(path)
+    assert result.format == "keras"
+    assert any(f.symbol == "posix.system" for f in result.findings)
+    assert run_cli("scan", path).exit_code == 1

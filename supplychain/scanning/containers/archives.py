@@ -134,10 +134,14 @@ def _scan_reading(scan: FileScan, blob: Blob, handle: object, view: _Reading, re
     if keras and config is not None and config.version not in view.seen:
         scan_keras_zip_config(scan, blob, handle, archive, view.label, decompression_budget(scan))
     for member in archive.members:
-        if member.name.endswith("/"):
+        if _empty_directory(member):
             continue
-        if keras and member.name.endswith(".weights.h5"):
-            continue  # Keras v3 reads only arrays from it (h5py); the code risk is config.json
+        if (
+            keras
+            and member.name.endswith(".weights.h5")
+            and not _npy_magic(scan, blob, handle, member)
+        ):
+            continue  # Keras v3 reads only arrays from it (h5py); np.load reads an .npy by magic
         if view.first_time(member):
             _scan_member(scan, blob, handle, member, view.label)
 
@@ -212,7 +216,7 @@ def _scan_torch_zip(
             # torch reads data.pkl through io.BytesIO: every FRAME is its own buffer
             scan_pickle_stream(scan, child, child.opener, child.location, frames=ALL_FRAMES)
             scan._check_extension(child, Format.PICKLE)
-        elif member.name.endswith("/"):
+        elif _empty_directory(member):
             continue
         elif (member.name in records or member.name in known) and not _npy_magic(
             scan, blob, handle, member
@@ -220,6 +224,12 @@ def _scan_torch_zip(
             continue  # np.load of the same zip reads a member as .npy only by its magic
         elif view.first_time(member):
             _scan_member(scan, blob, handle, member, view.label)
+
+
+def _empty_directory(member: ZipMember) -> bool:
+    """A directory entry holding nothing. A name ending in ``/`` may still carry bytes, and
+    ``np.load`` reads them as an .npy by key (zipfile opens any name); those are scanned."""
+    return member.name.endswith("/") and member.size == 0
 
 
 def _npy_magic(scan: FileScan, blob: Blob, handle: object, member: ZipMember) -> bool:
