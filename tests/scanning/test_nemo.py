@@ -8,15 +8,19 @@ import tarfile
 from pathlib import Path
 
 from tests.conftest import RunCli
+from tests.conversion.pickles import OD, dumps, floats, tensor, torch_zip
 from tests.formats.test_nemo import CONFIG
 
 
 def _nemo(path: Path, config: str, *, gzip: bool = False) -> Path:
-    """A .nemo as NeMo's save_to writes it: ./model_config.yaml and ./model_weights.ckpt."""
-    import torch
+    """A .nemo as NeMo's save_to writes it: ./model_config.yaml and ./model_weights.ckpt.
 
-    weights = io.BytesIO()
-    torch.save({"encoder.weight": torch.zeros(2, 2)}, weights)
+    The weights are torch.save's zip layout built by hand, so this runs without torch.
+    """
+    state = OD((("encoder.weight", tensor("0", 4, (2, 2), (2, 1))),))
+    ckpt = torch_zip(path.with_suffix(".ckpt"), dumps(state), {"0": floats(0, 0, 0, 0)})
+    weights = io.BytesIO(ckpt.read_bytes())
+    ckpt.unlink()
     with tarfile.open(path, "w:gz" if gzip else "w") as archive:
         for name, data in (
             ("./model_config.yaml", config.encode()),
