@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from supplychain.formats import keras, nemo, tensorflow
+from supplychain.formats import fasttext, ggml, keras, lightgbm, nemo, tensorflow, xgboost
 from supplychain.formats.onnx import looks_like_model as _looks_like_onnx
 from supplychain.picklevm import (
     Call,
@@ -65,6 +65,11 @@ class Format(str, enum.Enum):
     TF_GRAPHDEF = "tf-graphdef"
     TF_KERAS_METADATA = "tf-keras-metadata"
     NEMO = "nemo"
+    XGBOOST_UBJ = "xgboost-ubj"
+    XGBOOST_BINARY = "xgboost-binary"
+    LIGHTGBM = "lightgbm"
+    FASTTEXT = "fasttext"
+    GGML = "ggml"
     CHAT_TEMPLATE = "chat-template"
     ZIP = "zip"
     TAR = "tar"
@@ -133,6 +138,11 @@ _WEIGHTS = frozenset(
         Format.TF_SAVED_MODEL,
         Format.TF_GRAPHDEF,
         Format.NEMO,
+        Format.XGBOOST_UBJ,
+        Format.XGBOOST_BINARY,
+        Format.LIGHTGBM,
+        Format.FASTTEXT,
+        Format.GGML,
     }
 )
 _ARCHIVES = frozenset(
@@ -159,6 +169,9 @@ _EXPECTED: dict[str, frozenset[Format]] = {
             Format.TORCH_LEGACY,
             Format.PICKLE,
             Format.SAFETENSORS,
+            Format.FASTTEXT,
+            Format.GGML,
+            Format.XGBOOST_BINARY,
             Format.UNKNOWN,
             Format.EMPTY,
         }
@@ -178,6 +191,8 @@ _EXPECTED: dict[str, frozenset[Format]] = {
     ".npy": frozenset({Format.NUMPY}),
     ".npz": frozenset({Format.NUMPY_ZIP, Format.ZIP}),
     ".gguf": frozenset({Format.GGUF}),
+    ".ubj": frozenset({Format.XGBOOST_UBJ}),
+    ".ftz": frozenset({Format.FASTTEXT}),
     ".onnx": frozenset({Format.ONNX}),
     ".h5": frozenset({Format.HDF5}),
     ".hdf5": frozenset({Format.HDF5}),
@@ -241,6 +256,10 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.NUMPY
     if head.startswith(b"GGUF"):
         return Format.GGUF
+    if ggml.is_model(head):
+        return Format.GGML
+    if fasttext.is_model(head):
+        return Format.FASTTEXT
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
         return Format.HDF5
     if head.startswith(b"\x80") and len(head) > 1 and head[1] <= 5:
@@ -279,6 +298,12 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.ONNX
     if graph := tensorflow.identify(head, size):  # TF protobufs by structure (formats/tensorflow)
         return Format(graph.value)
+    if xgboost.is_ubjson_model(head):  # before JSON: UBJSON starts with "{" too
+        return Format.XGBOOST_UBJ
+    if xgboost.is_legacy_binary(head):
+        return Format.XGBOOST_BINARY
+    if lightgbm.is_text_model(head):  # before text: its first lines say which model it is
+        return Format.LIGHTGBM
     stripped = head.lstrip()
     if stripped.startswith((b"{", b"[")):
         return Format.JSON

@@ -60,6 +60,12 @@ _HANDLERS: dict[Format, Handler] = {
     Format.GGUF: scan_gguf,
     Format.ONNX: scan_onnx,
     Format.TFLITE: nothing_to_run,
+    # tree ensembles, word vectors and legacy GGML weights: their C/C++ loaders run no Python
+    Format.XGBOOST_UBJ: nothing_to_run,
+    Format.XGBOOST_BINARY: nothing_to_run,
+    Format.LIGHTGBM: nothing_to_run,
+    Format.FASTTEXT: nothing_to_run,
+    Format.GGML: nothing_to_run,
     Format.JSON: scan_json_or_template,
     Format.EMPTY: nothing_to_run,
     Format.TEXT: scan_text,
