@@ -15,7 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from supplychain.formats import fasttext, ggml, keras, lightgbm, nemo, tensorflow, xgboost
+from supplychain.formats import (
+    executorch,
+    fasttext,
+    flax,
+    ggml,
+    keras,
+    lightgbm,
+    nemo,
+    tensorflow,
+    xgboost,
+)
 from supplychain.formats.onnx import looks_like_model as _looks_like_onnx
 from supplychain.picklevm import (
     Call,
@@ -70,6 +80,8 @@ class Format(str, enum.Enum):
     LIGHTGBM = "lightgbm"
     FASTTEXT = "fasttext"
     GGML = "ggml"
+    EXECUTORCH = "executorch"
+    FLAX_MSGPACK = "flax-msgpack"
     CHAT_TEMPLATE = "chat-template"
     ZIP = "zip"
     TAR = "tar"
@@ -143,6 +155,8 @@ _WEIGHTS = frozenset(
         Format.LIGHTGBM,
         Format.FASTTEXT,
         Format.GGML,
+        Format.EXECUTORCH,
+        Format.FLAX_MSGPACK,
     }
 )
 _ARCHIVES = frozenset(
@@ -193,6 +207,8 @@ _EXPECTED: dict[str, frozenset[Format]] = {
     ".gguf": frozenset({Format.GGUF}),
     ".ubj": frozenset({Format.XGBOOST_UBJ}),
     ".ftz": frozenset({Format.FASTTEXT}),
+    ".pte": frozenset({Format.EXECUTORCH}),
+    ".msgpack": frozenset({Format.FLAX_MSGPACK}),
     ".onnx": frozenset({Format.ONNX}),
     ".h5": frozenset({Format.HDF5}),
     ".hdf5": frozenset({Format.HDF5}),
@@ -266,6 +282,8 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.TORCH_LEGACY if _is_legacy_torch(head) else Format.PICKLE
     if _is_tflite(head, size):
         return Format.TFLITE
+    if executorch.is_program(head, size):  # a FlatBuffer like TFLite, identifier "ET12"
+        return Format.EXECUTORCH
     if head.startswith(b"7z\xbc\xaf\x27\x1c"):
         return Format.SEVEN_ZIP
     if head.startswith(b"\x1f\x8b"):
@@ -288,6 +306,8 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.TORCH_LEGACY
     if _is_pickle(head, size, path):
         return Format.PICKLE
+    if flax.is_checkpoint(head):  # msgpack maps down to ndarray leaves (not a magic number)
+        return Format.FLAX_MSGPACK
     if is_tar_header(head):
         return _tar_kind(path) if path is not None else Format.TAR
     if path is not None and size > 22 and _has_zip_end(path, size):

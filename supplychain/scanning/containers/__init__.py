@@ -66,6 +66,10 @@ _HANDLERS: dict[Format, Handler] = {
     Format.LIGHTGBM: nothing_to_run,
     Format.FASTTEXT: nothing_to_run,
     Format.GGML: nothing_to_run,
+    # operators and delegates run native kernels linked into the runtime, not Python
+    Format.EXECUTORCH: nothing_to_run,
+    # Flax rebuilds arrays from dtype names and bytes; it imports nothing
+    Format.FLAX_MSGPACK: nothing_to_run,
     Format.JSON: scan_json_or_template,
     Format.EMPTY: nothing_to_run,
     Format.TEXT: scan_text,
