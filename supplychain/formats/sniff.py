@@ -208,7 +208,7 @@ _EXPECTED: dict[str, frozenset[Format]] = {
     ".ubj": frozenset({Format.XGBOOST_UBJ}),
     ".ftz": frozenset({Format.FASTTEXT}),
     ".pte": frozenset({Format.EXECUTORCH}),
-    ".msgpack": frozenset({Format.FLAX_MSGPACK}),
+    ".msgpack": frozenset({Format.FLAX_MSGPACK, Format.UNKNOWN}),  # generic msgpack too
     ".onnx": frozenset({Format.ONNX}),
     ".h5": frozenset({Format.HDF5}),
     ".hdf5": frozenset({Format.HDF5}),

@@ -29,6 +29,7 @@ from supplychain.scanning.containers.onnx import scan_onnx
 from supplychain.scanning.containers.streams import scan_raw_pickle
 from supplychain.scanning.containers.tensorflow import scan_keras_metadata, scan_tensorflow
 from supplychain.scanning.containers.text import scan_json_or_template, scan_text
+from supplychain.scanning.containers.tflite import scan_tflite
 
 __all__ = ["Handler", "handler_for", "scan_zip"]
 
@@ -59,7 +60,7 @@ _HANDLERS: dict[Format, Handler] = {
     Format.NEMO: scan_tar_or_nemo,
     Format.GGUF: scan_gguf,
     Format.ONNX: scan_onnx,
-    Format.TFLITE: nothing_to_run,
+    Format.TFLITE: scan_tflite,
     # tree ensembles, word vectors and legacy GGML weights: their C/C++ loaders run no Python
     Format.XGBOOST_UBJ: nothing_to_run,
     Format.XGBOOST_BINARY: nothing_to_run,
