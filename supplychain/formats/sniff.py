@@ -11,11 +11,13 @@ import enum
 import os
 import struct
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from supplychain.formats import (
+    coreml,
     executorch,
     fasttext,
     flax,
@@ -82,6 +84,7 @@ class Format(str, enum.Enum):
     GGML = "ggml"
     EXECUTORCH = "executorch"
     FLAX_MSGPACK = "flax-msgpack"
+    COREML = "coreml"
     CHAT_TEMPLATE = "chat-template"
     ZIP = "zip"
     TAR = "tar"
@@ -157,6 +160,7 @@ _WEIGHTS = frozenset(
         Format.GGML,
         Format.EXECUTORCH,
         Format.FLAX_MSGPACK,
+        Format.COREML,
     }
 )
 _ARCHIVES = frozenset(
@@ -208,6 +212,7 @@ _EXPECTED: dict[str, frozenset[Format]] = {
     ".ubj": frozenset({Format.XGBOOST_UBJ}),
     ".ftz": frozenset({Format.FASTTEXT}),
     ".pte": frozenset({Format.EXECUTORCH}),
+    ".mlmodel": frozenset({Format.COREML}),
     ".msgpack": frozenset({Format.FLAX_MSGPACK, Format.UNKNOWN}),  # generic msgpack too
     ".onnx": frozenset({Format.ONNX}),
     ".h5": frozenset({Format.HDF5}),
@@ -316,6 +321,8 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.ZLIB
     if _looks_like_onnx(head, size):  # a ModelProto by structure (formats/onnx.py)
         return Format.ONNX
+    if coreml.looks_like_model(head, size, _reader(head, path)):  # before TF: same first fields
+        return Format.COREML
     if graph := tensorflow.identify(head, size):  # TF protobufs by structure (formats/tensorflow)
         return Format(graph.value)
     if xgboost.is_ubjson_model(head):  # before JSON: UBJSON starts with "{" too
@@ -330,6 +337,22 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
     if _is_text(head):
         return Format.TEXT
     return Format.UNKNOWN
+
+
+def _reader(head: bytes, path: Path | None) -> Callable[[int, int], bytes]:
+    """Reads at any offset: from ``head`` when it holds the bytes, else from the file."""
+
+    def read_at(offset: int, count: int) -> bytes:
+        if offset + count <= len(head) or path is None:
+            return head[offset : offset + count]
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(offset)
+                return handle.read(count)
+        except OSError:
+            return b""
+
+    return read_at
 
 
 def starts_like_pickle(data: bytes) -> bool:

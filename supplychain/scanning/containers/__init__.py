@@ -15,6 +15,7 @@ from supplychain.scanning.containers.archives import (
     scan_seven_zip,
     scan_zip,
 )
+from supplychain.scanning.containers.coreml import scan_coreml
 from supplychain.scanning.containers.files import (
     nothing_to_run,
     scan_gguf,
@@ -71,6 +72,7 @@ _HANDLERS: dict[Format, Handler] = {
     Format.EXECUTORCH: nothing_to_run,
     # Flax rebuilds arrays from dtype names and bytes; it imports nothing
     Format.FLAX_MSGPACK: nothing_to_run,
+    Format.COREML: scan_coreml,
     Format.JSON: scan_json_or_template,
     Format.EMPTY: nothing_to_run,
     Format.TEXT: scan_text,
