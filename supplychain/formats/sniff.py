@@ -24,6 +24,7 @@ from supplychain.formats import (
     ggml,
     keras,
     lightgbm,
+    mlflow,
     nemo,
     tensorflow,
     xgboost,
@@ -85,6 +86,7 @@ class Format(str, enum.Enum):
     EXECUTORCH = "executorch"
     FLAX_MSGPACK = "flax-msgpack"
     COREML = "coreml"
+    MLFLOW = "mlflow-mlmodel"
     CHAT_TEMPLATE = "chat-template"
     ZIP = "zip"
     TAR = "tar"
@@ -335,7 +337,7 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
     if stripped.startswith((b"{", b"[")):
         return Format.JSON
     if _is_text(head):
-        return Format.TEXT
+        return Format.MLFLOW if mlflow.looks_like_mlmodel(head) else Format.TEXT
     return Format.UNKNOWN
 
 

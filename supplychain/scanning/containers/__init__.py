@@ -25,6 +25,7 @@ from supplychain.scanning.containers.files import (
     unsupported,
 )
 from supplychain.scanning.containers.keras import scan_hdf5
+from supplychain.scanning.containers.mlflow import scan_mlmodel
 from supplychain.scanning.containers.nemo import scan_tar_or_nemo
 from supplychain.scanning.containers.onnx import scan_onnx
 from supplychain.scanning.containers.streams import scan_raw_pickle
@@ -73,6 +74,7 @@ _HANDLERS: dict[Format, Handler] = {
     # Flax rebuilds arrays from dtype names and bytes; it imports nothing
     Format.FLAX_MSGPACK: nothing_to_run,
     Format.COREML: scan_coreml,
+    Format.MLFLOW: scan_mlmodel,
     Format.JSON: scan_json_or_template,
     Format.EMPTY: nothing_to_run,
     Format.TEXT: scan_text,
