@@ -279,18 +279,12 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.NUMPY
     if head.startswith(b"GGUF"):
         return Format.GGUF
-    if ggml.is_model(head):
-        return Format.GGML
-    if fasttext.is_model(head):
-        return Format.FASTTEXT
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
         return Format.HDF5
     if head.startswith(b"\x80") and len(head) > 1 and head[1] <= 5:
         return Format.TORCH_LEGACY if _is_legacy_torch(head) else Format.PICKLE
     if _is_tflite(head, size):
         return Format.TFLITE
-    if executorch.is_program(head, size):  # a FlatBuffer like TFLite, identifier "ET12"
-        return Format.EXECUTORCH
     if head.startswith(b"7z\xbc\xaf\x27\x1c"):
         return Format.SEVEN_ZIP
     if head.startswith(b"\x1f\x8b"):
@@ -313,14 +307,21 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return Format.TORCH_LEGACY
     if _is_pickle(head, size, path):
         return Format.PICKLE
-    if flax.is_checkpoint(head):  # msgpack maps down to ndarray leaves (not a magic number)
-        return Format.FLAX_MSGPACK
     if is_tar_header(head):
         return _tar_kind(path) if path is not None else Format.TAR
     if path is not None and size > 22 and _has_zip_end(path, size):
         return _zip_kind(path)
     if _is_zlib(head):
         return Format.ZLIB
+    # Formats nothing runs in come after zip and tar: an archive appended to one is still read.
+    if ggml.is_model(head):
+        return Format.GGML
+    if fasttext.is_model(head):
+        return Format.FASTTEXT
+    if executorch.is_program(head, size):
+        return Format.EXECUTORCH
+    if flax.is_checkpoint(head):  # msgpack maps down to ndarray leaves (no magic: zip/tar first)
+        return Format.FLAX_MSGPACK
     if _looks_like_onnx(head, size):  # a ModelProto by structure (formats/onnx.py)
         return Format.ONNX
     if coreml.looks_like_model(head, size, _reader(head, path)):  # before TF: same first fields

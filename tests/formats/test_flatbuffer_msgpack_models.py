@@ -98,3 +98,27 @@ def test_fuzz_identifiers_never_crash(prefix: bytes, body: bytes) -> None:
     assert flax.is_checkpoint(head) in (True, False)
     assert executorch.is_program(head, len(head)) in (True, False)
     assert isinstance(sniff_bytes(head, len(head)), Format)
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        flax_checkpoint(),
+        pte(),
+        b"tjgg" + struct.pack("<I", 3) + bytes(28),
+        struct.pack("<ii", 793712314, 12) + bytes(24),
+    ],
+    ids=["flax", "executorch", "ggml", "fasttext"],
+)
+def test_a_zip_behind_a_data_format_is_still_read(tmp_path: Path, prefix: bytes) -> None:
+    import io
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("archive/data.pkl", PAYLOAD)
+    path = tmp_path / "flax_model.msgpack"
+    path.write_bytes(prefix + archive.getvalue())
+    assert sniff(path) is Format.TORCH_ZIP
+    result = scan_file(path)
+    assert result.max_severity is not None and result.max_severity >= Severity.HIGH
