@@ -11,11 +11,24 @@ import enum
 import os
 import struct
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from supplychain.formats import keras, nemo, tensorflow
+from supplychain.formats import (
+    coreml,
+    executorch,
+    fasttext,
+    flax,
+    ggml,
+    keras,
+    lightgbm,
+    mlflow,
+    nemo,
+    tensorflow,
+    xgboost,
+)
 from supplychain.formats.onnx import looks_like_model as _looks_like_onnx
 from supplychain.picklevm import (
     Call,
@@ -65,6 +78,15 @@ class Format(str, enum.Enum):
     TF_GRAPHDEF = "tf-graphdef"
     TF_KERAS_METADATA = "tf-keras-metadata"
     NEMO = "nemo"
+    XGBOOST_UBJ = "xgboost-ubj"
+    XGBOOST_BINARY = "xgboost-binary"
+    LIGHTGBM = "lightgbm"
+    FASTTEXT = "fasttext"
+    GGML = "ggml"
+    EXECUTORCH = "executorch"
+    FLAX_MSGPACK = "flax-msgpack"
+    COREML = "coreml"
+    MLFLOW = "mlflow-mlmodel"
     CHAT_TEMPLATE = "chat-template"
     ZIP = "zip"
     TAR = "tar"
@@ -133,6 +155,14 @@ _WEIGHTS = frozenset(
         Format.TF_SAVED_MODEL,
         Format.TF_GRAPHDEF,
         Format.NEMO,
+        Format.XGBOOST_UBJ,
+        Format.XGBOOST_BINARY,
+        Format.LIGHTGBM,
+        Format.FASTTEXT,
+        Format.GGML,
+        Format.EXECUTORCH,
+        Format.FLAX_MSGPACK,
+        Format.COREML,
     }
 )
 _ARCHIVES = frozenset(
@@ -159,6 +189,9 @@ _EXPECTED: dict[str, frozenset[Format]] = {
             Format.TORCH_LEGACY,
             Format.PICKLE,
             Format.SAFETENSORS,
+            Format.FASTTEXT,
+            Format.GGML,
+            Format.XGBOOST_BINARY,
             Format.UNKNOWN,
             Format.EMPTY,
         }
@@ -178,6 +211,11 @@ _EXPECTED: dict[str, frozenset[Format]] = {
     ".npy": frozenset({Format.NUMPY}),
     ".npz": frozenset({Format.NUMPY_ZIP, Format.ZIP}),
     ".gguf": frozenset({Format.GGUF}),
+    ".ubj": frozenset({Format.XGBOOST_UBJ}),
+    ".ftz": frozenset({Format.FASTTEXT}),
+    ".pte": frozenset({Format.EXECUTORCH}),
+    ".mlmodel": frozenset({Format.COREML}),
+    ".msgpack": frozenset({Format.FLAX_MSGPACK, Format.UNKNOWN}),  # generic msgpack too
     ".onnx": frozenset({Format.ONNX}),
     ".h5": frozenset({Format.HDF5}),
     ".hdf5": frozenset({Format.HDF5}),
@@ -275,16 +313,49 @@ def sniff_bytes(head: bytes, size: int, path: Path | None = None) -> Format:
         return _zip_kind(path)
     if _is_zlib(head):
         return Format.ZLIB
+    # Formats nothing runs in come after zip and tar: an archive appended to one is still read.
+    if ggml.is_model(head):
+        return Format.GGML
+    if fasttext.is_model(head):
+        return Format.FASTTEXT
+    if executorch.is_program(head, size):
+        return Format.EXECUTORCH
+    if flax.is_checkpoint(head):  # msgpack maps down to ndarray leaves (no magic: zip/tar first)
+        return Format.FLAX_MSGPACK
     if _looks_like_onnx(head, size):  # a ModelProto by structure (formats/onnx.py)
         return Format.ONNX
+    if coreml.looks_like_model(head, size, _reader(head, path)):  # before TF: same first fields
+        return Format.COREML
     if graph := tensorflow.identify(head, size):  # TF protobufs by structure (formats/tensorflow)
         return Format(graph.value)
+    if xgboost.is_ubjson_model(head):  # before JSON: UBJSON starts with "{" too
+        return Format.XGBOOST_UBJ
+    if xgboost.is_legacy_binary(head):
+        return Format.XGBOOST_BINARY
+    if lightgbm.is_text_model(head):  # before text: its first lines say which model it is
+        return Format.LIGHTGBM
     stripped = head.lstrip()
     if stripped.startswith((b"{", b"[")):
         return Format.JSON
     if _is_text(head):
-        return Format.TEXT
+        return Format.MLFLOW if mlflow.looks_like_mlmodel(head) else Format.TEXT
     return Format.UNKNOWN
+
+
+def _reader(head: bytes, path: Path | None) -> Callable[[int, int], bytes]:
+    """Reads at any offset: from ``head`` when it holds the bytes, else from the file."""
+
+    def read_at(offset: int, count: int) -> bytes:
+        if offset + count <= len(head) or path is None:
+            return head[offset : offset + count]
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(offset)
+                return handle.read(count)
+        except OSError:
+            return b""
+
+    return read_at
 
 
 def starts_like_pickle(data: bytes) -> bool:

@@ -177,13 +177,7 @@ def build_xgboost(root: Path) -> list[Artifact]:
     booster.save_model(str(root / "model.ubj"))
     return [
         _art(root, "model.json", "json", "xgboost save_model json"),
-        Artifact(
-            root / "model.ubj",
-            "model.ubj",
-            "json",
-            "xgboost save_model ubj",
-            "XGBoost UBJSON starts with '{' and is taken for JSON (not identified yet)",
-        ),
+        _art(root, "model.ubj", "xgboost-ubj", "xgboost save_model ubj"),
     ]
 
 
@@ -198,7 +192,7 @@ def build_lightgbm(root: Path) -> list[Artifact]:
     params = {"objective": "binary", "num_leaves": 4, "verbose": -1, "num_threads": 1}
     booster = lightgbm.train(params, lightgbm.Dataset(x, y), num_boost_round=2)
     booster.save_model(str(root / "model.txt"))
-    return [_art(root, "model.txt", "text", "lightgbm save_model")]
+    return [_art(root, "model.txt", "lightgbm", "lightgbm save_model")]
 
 
 def build_transformers(root: Path) -> list[Artifact]:

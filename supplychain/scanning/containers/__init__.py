@@ -15,6 +15,7 @@ from supplychain.scanning.containers.archives import (
     scan_seven_zip,
     scan_zip,
 )
+from supplychain.scanning.containers.coreml import scan_coreml
 from supplychain.scanning.containers.files import (
     nothing_to_run,
     scan_gguf,
@@ -24,11 +25,13 @@ from supplychain.scanning.containers.files import (
     unsupported,
 )
 from supplychain.scanning.containers.keras import scan_hdf5
+from supplychain.scanning.containers.mlflow import scan_mlmodel
 from supplychain.scanning.containers.nemo import scan_tar_or_nemo
 from supplychain.scanning.containers.onnx import scan_onnx
 from supplychain.scanning.containers.streams import scan_raw_pickle
 from supplychain.scanning.containers.tensorflow import scan_keras_metadata, scan_tensorflow
 from supplychain.scanning.containers.text import scan_json_or_template, scan_text
+from supplychain.scanning.containers.tflite import scan_tflite
 
 __all__ = ["Handler", "handler_for", "scan_zip"]
 
@@ -59,7 +62,19 @@ _HANDLERS: dict[Format, Handler] = {
     Format.NEMO: scan_tar_or_nemo,
     Format.GGUF: scan_gguf,
     Format.ONNX: scan_onnx,
-    Format.TFLITE: nothing_to_run,
+    Format.TFLITE: scan_tflite,
+    # tree ensembles, word vectors and legacy GGML weights: their C/C++ loaders run no Python
+    Format.XGBOOST_UBJ: nothing_to_run,
+    Format.XGBOOST_BINARY: nothing_to_run,
+    Format.LIGHTGBM: nothing_to_run,
+    Format.FASTTEXT: nothing_to_run,
+    Format.GGML: nothing_to_run,
+    # operators and delegates run native kernels linked into the runtime, not Python
+    Format.EXECUTORCH: nothing_to_run,
+    # Flax rebuilds arrays from dtype names and bytes; it imports nothing
+    Format.FLAX_MSGPACK: nothing_to_run,
+    Format.COREML: scan_coreml,
+    Format.MLFLOW: scan_mlmodel,
     Format.JSON: scan_json_or_template,
     Format.EMPTY: nothing_to_run,
     Format.TEXT: scan_text,

@@ -25,7 +25,7 @@ RULE_LOADS_AS_PICKLE = "file.loads-as-pickle"
 #: Formats whose reader already parses the file as a pickle from byte 0.
 _READ_AS_PICKLE = frozenset({Format.PICKLE, Format.TORCH_LEGACY})
 #: Identities a pickle may replace (no magic number claims these files).
-_UNCLAIMED = frozenset({Format.UNKNOWN, Format.TEXT})
+_UNCLAIMED = frozenset({Format.UNKNOWN, Format.TEXT, Format.MLFLOW})
 
 
 class Verdict(enum.Enum):
