@@ -38,7 +38,9 @@ remote_code:
 
 def gate_example(context: DemoContext) -> StepReport:
     policy_path = context.workdir / "deploy-policy.yaml"
-    policy_path.write_text(POLICY.format(public_key=context.facts["public_key"]))
+    # A policy names its files relative to itself: write the key's path as the policy sees it.
+    public_key = Path(context.facts["public_key"]).resolve()
+    policy_path.write_text(POLICY.format(public_key=public_key))
     policy = load_policy(policy_path)
     sidecars = {"signature": context.facts["signature"], "bom": context.facts["bom"]}
 

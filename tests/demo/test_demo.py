@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import RunCli
 
 
@@ -31,3 +33,12 @@ def test_demo_refuses_a_non_empty_directory(run_cli: RunCli, tmp_path: Path) -> 
     result = run_cli("demo", tmp_path)
     assert result.exit_code == 2 and "not empty" in result.stderr
     assert (tmp_path / "tiny-sentiment" / "keep.txt").read_text() == "mine"
+
+
+def test_demo_in_a_relative_directory_runs_every_step(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("demo", "out", "--json")
+    assert result.exit_code == 0, result
+    assert all(step["ok"] for step in json.loads(result.stdout)["steps"])
