@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from supplychain.formats import coreml
 from supplychain.formats.sniff import Format
-from supplychain.scanning.blob import Blob, TooLargeToSpool
-from supplychain.scanning.containers._base import RULE_CONTAINER
+from supplychain.scanning.blob import Blob
+from supplychain.scanning.containers._base import read_structure
 from supplychain.scanning.results import Finding, Severity
 from supplychain.scanning.scanner import FileScan
 
@@ -19,20 +19,15 @@ RULE_COREML_CUSTOM = "coreml.custom-code"
 
 
 def scan_coreml(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
-    try:
-        handle = blob.binary(scan.options.max_spool)
-        natives = coreml.native_code(handle, blob.size or 0)  # type: ignore[arg-type]
-    except TooLargeToSpool as exc:
-        scan.could_not_scan(blob, f"CoreML model inside a compressed stream is too large ({exc})")
-        return
-    except coreml.CoremlLimit as exc:
-        scan.could_not_scan(blob, f"CoreML model not read to its end: {exc}")
-        return
-    except (coreml.CoremlFormatError, OSError) as exc:
-        scan.add(
-            Finding(RULE_CONTAINER, Severity.MEDIUM, f"invalid CoreML model: {exc}", blob.location)
-        )
-        scan.could_not_scan(blob, f"invalid CoreML model: {exc}")
+    natives = read_structure(
+        scan,
+        blob,
+        "CoreML model",
+        lambda handle: coreml.native_code(handle, blob.size or 0),
+        coreml.CoremlLimit,
+        coreml.CoremlFormatError,
+    )
+    if natives is None:
         return
     for native in natives:
         scan.add(

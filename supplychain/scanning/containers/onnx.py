@@ -10,30 +10,25 @@ from __future__ import annotations
 
 from supplychain.formats import onnx
 from supplychain.formats.sniff import Format
-from supplychain.scanning.blob import Blob, TooLargeToSpool
+from supplychain.scanning.blob import Blob
+from supplychain.scanning.containers._base import read_structure
 from supplychain.scanning.results import Finding, Severity
 from supplychain.scanning.scanner import FileScan
 
 RULE_EXTERNAL_ESCAPE = "onnx.external-data-escape"
-RULE_MALFORMED = "container.malformed"
 
 
 def scan_onnx(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
     """Walk the model for external data; a location outside the folder is HIGH."""
-    try:
-        handle = blob.binary(scan.options.max_spool)
-        model = onnx.read_model(handle, blob.size)  # type: ignore[arg-type]
-    except TooLargeToSpool as exc:
-        scan.could_not_scan(blob, f"ONNX model inside a compressed stream is too large ({exc})")
-        return
-    except onnx.OnnxLimit as exc:
-        scan.could_not_scan(blob, f"ONNX model not read to its end: {exc}")
-        return
-    except (onnx.OnnxFormatError, OSError) as exc:
-        scan.add(
-            Finding(RULE_MALFORMED, Severity.MEDIUM, f"invalid ONNX model: {exc}", blob.location)
-        )
-        scan.could_not_scan(blob, f"invalid ONNX model: {exc}")
+    model = read_structure(
+        scan,
+        blob,
+        "ONNX model",
+        lambda handle: onnx.read_model(handle, blob.size),
+        onnx.OnnxLimit,
+        onnx.OnnxFormatError,
+    )
+    if model is None:
         return
     for external in model.external:
         problem = onnx.location_problem(external.location)

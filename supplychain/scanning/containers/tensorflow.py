@@ -14,8 +14,8 @@ from collections import defaultdict
 
 from supplychain.formats import keras, tensorflow
 from supplychain.formats.sniff import Format
-from supplychain.scanning.blob import Blob, TooLargeToSpool
-from supplychain.scanning.containers._base import RULE_CONTAINER
+from supplychain.scanning.blob import Blob
+from supplychain.scanning.containers._base import RULE_CONTAINER, read_structure
 from supplychain.scanning.containers._data import reviewed_table
 from supplychain.scanning.containers.keras import report_config
 from supplychain.scanning.results import Finding, Severity
@@ -28,22 +28,15 @@ MAX_NAMED_NODES = 5
 
 def scan_keras_metadata(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
     """TF-Keras ``keras_metadata.pb``: load_model revives every layer from its JSON config."""
-    try:
-        handle = blob.binary(scan.options.max_spool)
-        objects = tensorflow.read_keras_metadata(handle, blob.size or 0)  # type: ignore[arg-type]
-    except TooLargeToSpool as exc:
-        scan.could_not_scan(blob, f"Keras metadata inside a compressed stream is too large ({exc})")
-        return
-    except tensorflow.TensorflowLimit as exc:
-        scan.could_not_scan(blob, f"Keras metadata not read to its end: {exc}")
-        return
-    except (tensorflow.TensorflowFormatError, OSError) as exc:
-        scan.add(
-            Finding(
-                RULE_CONTAINER, Severity.MEDIUM, f"invalid Keras metadata: {exc}", blob.location
-            )
-        )
-        scan.could_not_scan(blob, f"invalid Keras metadata: {exc}")
+    objects = read_structure(
+        scan,
+        blob,
+        "Keras metadata",
+        lambda handle: tensorflow.read_keras_metadata(handle, blob.size or 0),
+        tensorflow.TensorflowLimit,
+        tensorflow.TensorflowFormatError,
+    )
+    if objects is None:
         return
     for item in objects:
         where = f"{blob.location or blob.name}:{item.path or '?'}"
@@ -58,24 +51,15 @@ def scan_keras_metadata(scan: FileScan, blob: Blob, kind: Format, head: bytes) -
 
 def scan_tensorflow(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
     """Walk every node (graph and function library) and flag the reviewed ops."""
-    try:
-        handle = blob.binary(scan.options.max_spool)
-        graph = tensorflow.read_graph(handle, blob.size, head)  # type: ignore[arg-type]
-    except TooLargeToSpool as exc:
-        scan.could_not_scan(
-            blob, f"TensorFlow graph inside a compressed stream is too large ({exc})"
-        )
-        return
-    except tensorflow.TensorflowLimit as exc:
-        scan.could_not_scan(blob, f"TensorFlow graph not read to its end: {exc}")
-        return
-    except (tensorflow.TensorflowFormatError, OSError) as exc:
-        scan.add(
-            Finding(
-                RULE_CONTAINER, Severity.MEDIUM, f"invalid TensorFlow graph: {exc}", blob.location
-            )
-        )
-        scan.could_not_scan(blob, f"invalid TensorFlow graph: {exc}")
+    graph = read_structure(
+        scan,
+        blob,
+        "TensorFlow graph",
+        lambda handle: tensorflow.read_graph(handle, blob.size, head),
+        tensorflow.TensorflowLimit,
+        tensorflow.TensorflowFormatError,
+    )
+    if graph is None:
         return
     ops = reviewed_table("tensorflow_ops.json")["ops"]
     users: defaultdict[str, list[str]] = defaultdict(list)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from supplychain.formats import tflite
 from supplychain.formats.sniff import Format
-from supplychain.scanning.blob import Blob, TooLargeToSpool
-from supplychain.scanning.containers._base import RULE_CONTAINER
+from supplychain.scanning.blob import Blob
+from supplychain.scanning.containers._base import read_structure
 from supplychain.scanning.containers._data import reviewed_table
 from supplychain.scanning.results import Finding, Severity
 from supplychain.scanning.scanner import FileScan
@@ -25,20 +25,15 @@ FLEX_PREFIX = "Flex"
 
 def scan_tflite(scan: FileScan, blob: Blob, kind: Format, head: bytes) -> None:
     """One finding per distinct custom op name."""
-    try:
-        handle = blob.binary(scan.options.max_spool)
-        codes = tflite.read_operator_codes(handle, blob.size or 0)  # type: ignore[arg-type]
-    except TooLargeToSpool as exc:
-        scan.could_not_scan(blob, f"TFLite model inside a compressed stream is too large ({exc})")
-        return
-    except tflite.TfliteLimit as exc:
-        scan.could_not_scan(blob, f"TFLite model not read to its end: {exc}")
-        return
-    except (tflite.TfliteFormatError, OSError) as exc:
-        scan.add(
-            Finding(RULE_CONTAINER, Severity.MEDIUM, f"invalid TFLite model: {exc}", blob.location)
-        )
-        scan.could_not_scan(blob, f"invalid TFLite model: {exc}")
+    codes = read_structure(
+        scan,
+        blob,
+        "TFLite model",
+        lambda handle: tflite.read_operator_codes(handle, blob.size or 0),
+        tflite.TfliteLimit,
+        tflite.TfliteFormatError,
+    )
+    if codes is None:
         return
     names = sorted({code.custom or "" for code in codes if code.is_custom})
     for name in names:
